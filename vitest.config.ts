@@ -1,0 +1,27 @@
+import { defineConfig } from 'vitest/config';
+
+// Two projects: "unit" is the fast pure-core suite; "vm" boots real guests under QEMU (see test/vm/README in README.md).
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          include: ['test/unit/**/*.test.ts'],
+        },
+      },
+      {
+        test: {
+          name: 'vm',
+          include: ['test/vm/**/*.vm.test.ts'],
+          globalSetup: ['test/vm/global-setup.ts'],
+          testTimeout: 30 * 60_000,
+          hookTimeout: 60 * 60_000,
+          // Each guest is a single-vCPU TCG VM: two files at a time keeps both host cores busy.
+          maxWorkers: 2,
+          minWorkers: 1,
+        },
+      },
+    ],
+  },
+});
