@@ -19,7 +19,6 @@ export default defineConfig({
           hookTimeout: 60 * 60_000,
           // Each guest is a single-vCPU TCG VM: two files at a time keeps both host cores busy.
           maxWorkers: 2,
-          minWorkers: 1,
         },
       },
     ],

@@ -1,6 +1,79 @@
-// Placeholder entry: replaced by the CLI dispatcher.
+// imgbase: one binary, two halves. `imgbase <verb>` is the userland tool; `imgbase initrd <step>` runs inside
+// the initramfs. This file only dispatches and owns the single top-level catch.
+import { EXIT, exitCodeOf, formatError, UsageError } from './core/errors';
+import { log, setDebug } from './adapters/log';
+import type { GlobalOpts } from './cli/args';
+
 declare const IMGBASED_VERSION: string;
-async function main(): Promise<void> {
-  console.log(`imgbase ${typeof IMGBASED_VERSION === 'string' ? IMGBASED_VERSION : 'dev'}`);
+const VERSION = typeof IMGBASED_VERSION === 'string' ? IMGBASED_VERSION : 'dev';
+
+type Verb = { usage: () => Promise<string>; run: (argv: string[], g: GlobalOpts) => Promise<number> };
+
+// Verbs are loaded lazily so `imgbase initrd` and `--version` don't pay for the rest (the bundle is one file,
+// but module bodies still run on import).
+const VERBS: Record<string, Verb> = {
+  layout: { usage: async () => (await import('./cli/layout')).usage, run: async (a, g) => (await import('./cli/layout')).layoutCommand(a, g) },
+  base: { usage: async () => (await import('./cli/base')).usage, run: async (a, g) => (await import('./cli/base')).baseCommand(a, g) },
+  layer: { usage: async () => (await import('./cli/layer')).usage, run: async (a, g) => (await import('./cli/layer')).layerCommand(a, g) },
+  w: { usage: async () => (await import('./cli/w')).usage, run: async (a, g) => (await import('./cli/w')).wCommand(a, g) },
+  check: { usage: async () => (await import('./cli/check')).usage, run: async (a, g) => (await import('./cli/check')).checkCommand(a, g) },
+  boot: { usage: async () => (await import('./cli/boot')).usage, run: async (a, g) => (await import('./cli/boot')).bootCommand(a, g) },
+};
+
+const USAGE = `usage: imgbase [--debug] [--json] [--dry-run] <verb> [options]
+
+Image-based hosts on LVM thin: read-only bases, bootable writable layers.
+
+verbs:
+  layout   show bases and layers; --init a host
+  base     add, remove and list bases
+  layer    add, remove and list layers
+  w        which layer is running
+  check    health of the thin pool and the layout (exit 1 when degraded)
+  boot     boot entries per layer: --list, --sync, --set-default, --next, --status
+
+'imgbase <verb> --help' describes a verb. Exit status: 0 ok, 1 failed (or check: degraded), 2 usage error,
+3 not found, 4 busy (lock held or in use).`;
+
+async function main(argv: string[]): Promise<number> {
+  if (argv[0] === 'initrd') {
+    const { runInitrd } = await import('./initrd/index');
+    return runInitrd(argv.slice(1));
+  }
+  const g: GlobalOpts = { json: argv.includes('--json'), dryRun: argv.includes('--dry-run'), debug: argv.includes('--debug') };
+  setDebug(g.debug);
+  const words = argv.filter((a) => !['--debug'].includes(a));
+  if (words.includes('--version')) {
+    console.log(`imgbase ${VERSION}`);
+    return EXIT.ok;
+  }
+  const verbAt = words.findIndex((a) => !a.startsWith('-'));
+  if (verbAt < 0) {
+    if (words.includes('--help') || words.includes('-h') || words.length === 0) {
+      console.log(USAGE);
+      return words.length === 0 ? EXIT.usage : EXIT.ok;
+    }
+    throw new UsageError(`missing verb`, { hint: "see 'imgbase --help'" });
+  }
+  const name = words[verbAt]!;
+  const verb = VERBS[name];
+  if (!verb) throw new UsageError(`unknown verb "${name}"`, { hint: "see 'imgbase --help'" });
+  const rest = [...words.slice(0, verbAt), ...words.slice(verbAt + 1)];
+  if (rest.includes('--help') || rest.includes('-h')) {
+    console.log(await verb.usage());
+    return EXIT.ok;
+  }
+  log.debug(`imgbase ${VERSION}: ${name} ${rest.join(' ')}`);
+  return verb.run(rest, g);
 }
-void main();
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: unknown) => {
+    process.stderr.write(`${formatError(e)}\n`);
+    if (e instanceof Error && e.stack) log.debug(e.stack);
+    process.exitCode = exitCodeOf(e);
+  },
+);

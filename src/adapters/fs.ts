@@ -1,0 +1,66 @@
+// Mounting and filesystem identity: the only places imgbased touches filesystems of LVs.
+import { mkdir, mkdtemp, rmdir } from 'node:fs/promises';
+import { run } from './exec';
+
+export type FsType = 'ext4' | 'ext3' | 'ext2' | 'xfs' | string;
+
+export async function fsType(dev: string): Promise<FsType> {
+  const r = await run('blkid', ['-p', '-o', 'value', '-s', 'TYPE', dev], { allowFail: true });
+  return r.stdout.trim();
+}
+
+export async function withMounted<T>(
+  dev: string,
+  fn: (dir: string) => Promise<T>,
+  opts: { readOnly?: boolean; loop?: boolean } = {},
+): Promise<T> {
+  await mkdir('/run/imgbased/mnt', { recursive: true });
+  const dir = await mkdtemp('/run/imgbased/mnt/m');
+  const type = await fsType(dev);
+  const options = [opts.readOnly ? 'ro' : 'rw'];
+  if (type === 'xfs') options.push('nouuid');
+  if (opts.loop) options.push('loop');
+  await run('mount', ['-o', options.join(','), dev, dir]);
+  try {
+    return await fn(dir);
+  } finally {
+    await run('umount', [dir], { allowFail: true });
+    await rmdir(dir).catch(() => undefined);
+  }
+}
+
+/** Give a snapshot its own filesystem UUID so two layers never share one (mount by UUID stays unambiguous). */
+export async function newFilesystemUuid(dev: string): Promise<void> {
+  const type = await fsType(dev);
+  if (type.startsWith('ext')) {
+    // A snapshot of a mounted fs carries an unreplayed journal; tune2fs refuses until it is checked.
+    await checkFs(dev);
+    await run('tune2fs', ['-U', 'random', dev], { input: 'y\n' });
+  } else if (type === 'xfs') {
+    // Replay the log by mounting once, then change the UUID offline.
+    await withMounted(dev, async () => undefined);
+    await run('xfs_admin', ['-U', 'generate', dev]);
+  }
+}
+
+export async function filesystemUuid(dev: string): Promise<string> {
+  const r = await run('blkid', ['-p', '-o', 'value', '-s', 'UUID', dev], { allowFail: true });
+  return r.stdout.trim();
+}
+
+export async function filesystemUsedBytes(dev: string): Promise<number | null> {
+  const type = await fsType(dev);
+  if (!type.startsWith('ext')) return null;
+  const r = await run('dumpe2fs', ['-h', dev], { allowFail: true });
+  const get = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(r.stdout)?.[1] ?? NaN);
+  const used = (get('Block count') - get('Free blocks')) * get('Block size');
+  return Number.isFinite(used) ? used : null;
+}
+
+/** ext: replay the journal and repair what is safe; exit 0/1 mean clean or fixed. */
+export async function checkFs(dev: string): Promise<void> {
+  const type = await fsType(dev);
+  if (!type.startsWith('ext')) return;
+  const r = await run('e2fsck', ['-fy', dev], { allowFail: true });
+  if (r.exitCode > 1) throw new Error(`e2fsck ${dev} failed (exit ${r.exitCode})`);
+}

@@ -1,0 +1,76 @@
+// Thin wrapper over the lvm2 tools. Every call is one argv array; the inventory is read with exactly one `lvs`.
+import { LVS_FIELDS, parseLvsJson, type LvRecord } from '../core/inventory';
+import { run } from './exec';
+
+export async function readLvRecords(): Promise<LvRecord[]> {
+  const r = await run('lvm', [
+    'lvs', '--reportformat', 'json', '--units', 'b', '--nosuffix', '-a', '-o', LVS_FIELDS.join(','),
+  ]);
+  return parseLvsJson(r.stdout);
+}
+
+export function lvPath(vg: string, lv: string): string {
+  return `/dev/${vg}/${lv}`;
+}
+
+export async function activateLv(vg: string, lv: string, opts: { ignoreSkip?: boolean; sysinit?: boolean } = {}): Promise<void> {
+  const args = ['lvchange', '-ay'];
+  if (opts.ignoreSkip !== false) args.push('-K');
+  if (opts.sysinit) args.push('--sysinit');
+  await run('lvm', [...args, `${vg}/${lv}`]);
+}
+
+export async function deactivateLv(vg: string, lv: string): Promise<void> {
+  await run('lvm', ['lvchange', '-an', `${vg}/${lv}`]);
+}
+
+function tagArgs(tags: readonly string[]): string[] {
+  return tags.flatMap((t) => ['--addtag', t]);
+}
+
+/** A writable thin snapshot (no size: it shares the pool), skipped by plain `vgchange -ay`. */
+export async function createThinSnapshot(vg: string, origin: string, name: string, tags: readonly string[]): Promise<void> {
+  await run('lvm', [
+    'lvcreate', '--snapshot', '--permission', 'rw', '--setactivationskip', 'y', '--name', name, ...tagArgs(tags),
+    `${vg}/${origin}`,
+  ]);
+}
+
+export async function createThinLv(vg: string, pool: string, name: string, sizeBytes: number, tags: readonly string[]): Promise<void> {
+  await run('lvm', [
+    'lvcreate', '--type', 'thin', '--thinpool', pool, '--virtualsize', `${sizeBytes}b`, '--setactivationskip', 'y', '--name', name,
+    ...tagArgs(tags), vg,
+  ]);
+}
+
+export async function removeLv(vg: string, lv: string): Promise<void> {
+  await run('lvm', ['lvremove', '-f', `${vg}/${lv}`]);
+}
+
+export async function addTag(vg: string, lv: string, tag: string): Promise<void> {
+  await run('lvm', ['lvchange', '--addtag', tag, `${vg}/${lv}`]);
+}
+
+export async function delTag(vg: string, lv: string, tag: string): Promise<void> {
+  await run('lvm', ['lvchange', '--deltag', tag, `${vg}/${lv}`]);
+}
+
+export async function addVgTag(vg: string, tag: string): Promise<void> {
+  await run('lvm', ['vgchange', '--addtag', tag, vg]);
+}
+
+export async function delVgTag(vg: string, tag: string): Promise<void> {
+  await run('lvm', ['vgchange', '--deltag', tag, vg]);
+}
+
+export async function setReadOnly(vg: string, lv: string, readOnly: boolean): Promise<void> {
+  await run('lvm', ['lvchange', '--permission', readOnly ? 'r' : 'rw', `${vg}/${lv}`]);
+}
+
+export async function setActivationSkip(vg: string, lv: string, on: boolean): Promise<void> {
+  await run('lvm', ['lvchange', '--setactivationskip', on ? 'y' : 'n', `${vg}/${lv}`]);
+}
+
+export async function renameLv(vg: string, from: string, to: string): Promise<void> {
+  await run('lvm', ['lvrename', vg, from, to]);
+}

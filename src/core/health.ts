@@ -1,0 +1,35 @@
+// The checks behind `imgbase check`, as a pure function of the inventory.
+import { TAGS, type Inventory } from './inventory';
+import { poolSpace } from './space';
+
+export interface Finding {
+  check: string;
+  ok: boolean;
+  message: string;
+}
+
+export function healthFindings(inv: Inventory, thresholdPercent: number): Finding[] {
+  const out: Finding[] = [];
+  if (!inv.vg) return [{ check: 'vg', ok: false, message: `no VG tagged ${TAGS.vg}` }];
+  out.push({ check: 'vg', ok: true, message: `VG ${inv.vg} tagged ${TAGS.vg}` });
+  if (!inv.pool) {
+    out.push({ check: 'pool', ok: false, message: `no thin pool in ${inv.vg}` });
+  } else {
+    const s = poolSpace(inv.pool);
+    const tagged = inv.pool.tags.includes(TAGS.pool);
+    out.push({ check: 'pool-tag', ok: tagged, message: tagged ? `pool ${inv.pool.name} tagged ${TAGS.pool}` : `pool ${inv.pool.name} lacks tag ${TAGS.pool}` });
+    out.push({
+      check: 'pool-data',
+      ok: s.dataPercent < thresholdPercent,
+      message: `thin pool data ${s.dataPercent.toFixed(2)} % used (threshold ${thresholdPercent} %)`,
+    });
+    out.push({
+      check: 'pool-metadata',
+      ok: s.metadataPercent < thresholdPercent,
+      message: `thin pool metadata ${s.metadataPercent.toFixed(2)} % used (threshold ${thresholdPercent} %)`,
+    });
+  }
+  out.push({ check: 'bases', ok: inv.bases.length > 0, message: `${inv.bases.length} base(s), ${inv.layers.length} layer(s)` });
+  for (const p of inv.problems) out.push({ check: p.kind, ok: false, message: p.message });
+  return out;
+}
