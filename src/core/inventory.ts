@@ -65,7 +65,7 @@ export type ProblemKind =
   | 'untagged' // named like a layer of an existing base but not tagged: a half-created layer
   | 'half-created' // still carries imgbased:incomplete
   | 'base-writable' // a base must be read-only
-  | 'foreign-tag' // imgbased:base/layer tag on an LV outside the imgbased VG
+  | 'foreign-tag' // imgbased:base/layer tag on an LV in a VG not tagged imgbased:vg
   | 'bad-name' // tagged base/layer whose name does not fit
   | 'wrong-origin' // layer snapshotted from something other than its base or a sibling layer
   | 'layer-read-only'
@@ -196,8 +196,9 @@ export function buildInventory(records: LvRecord[], opts: { vg?: string } = {}):
   }
   const inVg = records.filter((r) => r.vg === vg);
   const foreign = records.filter((r) => r.vg !== vg);
+  // LVs of another imgbased VG (chosen away with opts.vg) are legitimately tagged; strays elsewhere are not.
   for (const r of foreign) {
-    if (has(r, TAGS.base) || has(r, TAGS.layer)) {
+    if (!r.vgTags.includes(TAGS.vg) && (has(r, TAGS.base) || has(r, TAGS.layer))) {
       problems.push({ lv: `${r.vg}/${r.name}`, kind: 'foreign-tag', message: `${r.vg}/${r.name} carries imgbased tags but is outside VG ${vg ?? '(none)'}; ignored` });
     }
   }

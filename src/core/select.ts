@@ -83,7 +83,10 @@ export function bootCandidates(input: SelectInput): Candidate[] {
     const why = input.unusable?.get(layer);
     const tries = input.triesLeft?.get(layer);
     if (why !== undefined || (tries !== undefined && tries <= 0)) {
-      if (out.length === 0) notes.push(why !== undefined ? `${layer} unusable: ${why}` : `${layer} has no boot tries left`);
+      if (out.length === 0) {
+        const who = layer === input.requested ? `requested layer ${layer}` : `layer ${layer}`;
+        notes.push(why !== undefined ? `${who} unusable: ${why}` : `${who} has no boot tries left`);
+      }
       continue;
     }
     const reason = out.length > 0 ? p.relation(layer) : notes.length > 0 ? notes.join('; ') : p.first;
