@@ -1,0 +1,183 @@
+// `imgbase initrd select`: runs once in the initramfs (imgbased-select.service). Waits for the imgbased VG,
+// reads the inventory with one `lvs`, asks core for the ordered candidates, and takes the first layer that
+// activates and whose filesystem mounts. Then: the boot decision goes to /run/imgbased/boot-status.json, one line
+// to the console and journal, and a udev rule gives that LV the /dev/imgbased/root alias sysroot.mount waits for.
+import { access, mkdir, readdir, readFile, rmdir } from 'node:fs/promises';
+import { BOOT_STATUS_DIR, BOOT_STATUS_PATH, renderBootStatus, showValue, type BootFallback, type BootStatus } from '../core/boot-status';
+import { imgbasedArgs, parseCmdline } from '../core/cmdline';
+import { dmName } from '../core/dm';
+import { buildInventory, findBase, findLayer, type Inventory } from '../core/inventory';
+import { bootCandidates, isSafeLayerArg } from '../core/select';
+import { run } from '../adapters/exec';
+import { log, setDebug } from '../adapters/log';
+import { activateLv, deactivateLv, readLvRecords } from '../adapters/lvm';
+import { aliasRule } from './units';
+import { console as kmsg, writeFileAtomic } from './sys';
+
+export const UDEV_RULE_PATH = '/run/udev/rules.d/90-imgbased-root.rules';
+const PROBE_DIR = `${BOOT_STATUS_DIR}/probe`;
+
+export interface SelectOptions {
+  cmdline?: string;
+  /** Seconds to wait for the imgbased VG and its layers to appear. */
+  waitS?: number;
+}
+
+export async function selectStep(opts: SelectOptions = {}): Promise<number> {
+  const cmdline = opts.cmdline ?? (await readFile('/proc/cmdline', 'utf8'));
+  const args = imgbasedArgs(cmdline);
+  if (!args.present || args.disabled) {
+    log.info('initrd select: no imgbased.* kernel argument (or rd.imgbased=0); nothing to do');
+    return 0;
+  }
+  setDebug(args.debug);
+  const vg = args.vg && isSafeLayerArg(args.vg) ? args.vg : undefined;
+  if (args.vg !== null && vg === undefined) kmsg.warn(`imgbased: ignoring invalid imgbased.vg=${showValue(args.vg)}`);
+
+  const inv = await waitForInventory(vg, opts.waitS ?? 60);
+  const requested = args.layer;
+  const fallbacks: BootFallback[] = [];
+  const unusable = new Map<string, string>();
+
+  let candidates = bootCandidates({ requested, inventory: inv });
+  const first = candidates[0];
+  const reqWhy = requested === null || requested === 'latest' ? null : requestProblem(inv, requested);
+  if (reqWhy !== null) {
+    fallbacks.push({ layer: requested ?? '', why: reqWhy });
+    kmsg.warn(`imgbased: ${showValue(requested ?? '')} unusable: ${reqWhy}; falling back to ${first?.layer ?? 'nothing'}`);
+  }
+
+  while (candidates.length > 0) {
+    const c = candidates[0]!;
+    const layer = findLayer(inv, c.layer);
+    const why = layer ? await tryLayer(inv.vg!, layer.name, rootInit(cmdline)) : { kernel: null, why: 'not in the inventory' };
+    if (why.kernel !== null) {
+      const status: BootStatus = {
+        requested, booted: c.layer, reason: c.reason, fallbacks, time: new Date().toISOString(),
+        vg: inv.vg, device: `/dev/${inv.vg}/${c.layer}`,
+      };
+      await writeFileAtomic(BOOT_STATUS_PATH, renderBootStatus(status));
+      kmsg.notice(`imgbased: booting ${c.layer} (${c.reason})`);
+      await publishAlias(why.kernel, c.layer);
+      return 0;
+    }
+    unusable.set(c.layer, why.why);
+    fallbacks.push({ layer: c.layer, why: why.why });
+    candidates = bootCandidates({ requested, inventory: inv, unusable });
+    kmsg.warn(`imgbased: ${c.layer} unusable: ${why.why}; falling back to ${candidates[0]?.layer ?? 'nothing'}`);
+  }
+
+  const reason = inv.vg === null
+    ? 'no volume group tagged imgbased:vg found'
+    : inv.layers.length === 0 ? `no layers in ${inv.vg}` : 'no usable layer';
+  await writeFileAtomic(BOOT_STATUS_PATH, renderBootStatus({
+    requested, booted: null, reason, fallbacks, time: new Date().toISOString(), vg: inv.vg, device: null,
+  }));
+  kmsg.error(`imgbased: cannot boot: ${reason}`);
+  return 1;
+}
+
+/** Why the requested value itself is not bootable (null: it is an existing layer). */
+export function requestProblem(inv: Inventory, requested: string): string | null {
+  if (!isSafeLayerArg(requested)) {
+    return requested === '' ? 'empty imgbased.layer= value' : 'invalid layer name';
+  }
+  if (findLayer(inv, requested)) return null;
+  if (findBase(inv, requested)) return 'is a base, not a layer; bases are never booted';
+  return `not found in ${inv.vg ?? 'any imgbased volume group'}`;
+}
+
+/** Paths a layer must have to be bootable (null: init= names something else; not checked). */
+function rootInit(cmdline: string): string[] | null {
+  if (parseCmdline(cmdline).some((a) => a.key === 'init' && a.value)) return null;
+  return ['sbin/init', 'usr/sbin/init', 'usr/lib/systemd/systemd'];
+}
+
+async function waitForInventory(vg: string | undefined, waitS: number): Promise<Inventory> {
+  const deadline = Date.now() + waitS * 1000;
+  await run('udevadm', ['settle', '--timeout=30'], { allowFail: true });
+  let inv: Inventory | null = null;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      inv = buildInventory(await readLvRecords(), vg ? { vg } : {});
+      if (inv.vg !== null && inv.layers.length > 0) return inv;
+      log.debug(`initrd select: attempt ${attempt}: ${inv.vg === null ? 'no imgbased VG yet' : `no layers in ${inv.vg} yet`}`);
+    } catch (e) {
+      log.debug(`initrd select: attempt ${attempt}: ${(e as Error).message}`);
+    }
+    if (Date.now() > deadline) break;
+    await new Promise((r) => setTimeout(r, 500));
+    await run('udevadm', ['settle', '--timeout=5'], { allowFail: true });
+  }
+  return inv ?? { vg: vg ?? null, pool: null, bases: [], layers: [], foreign: [], problems: [] };
+}
+
+/** Activates the layer and checks its filesystem: { kernel: "dm-N" } or { why }. */
+async function tryLayer(vg: string, lv: string, initPaths: string[] | null): Promise<{ kernel: string; why?: undefined } | { kernel: null; why: string }> {
+  try {
+    await activateLv(vg, lv, { ignoreSkip: true, sysinit: true });
+  } catch (e) {
+    return { kernel: null, why: `activation failed: ${oneLine((e as Error).message)}` };
+  }
+  const kernel = await dmKernelName(dmName(vg, lv));
+  if (kernel === null) {
+    await deactivateLv(vg, lv).catch(() => undefined);
+    return { kernel: null, why: 'activated but no device-mapper device appeared' };
+  }
+  const why = await checkFilesystem(`/dev/${kernel}`, initPaths);
+  if (why !== null) {
+    await deactivateLv(vg, lv).catch(() => undefined);
+    return { kernel: null, why };
+  }
+  return { kernel };
+}
+
+/** "dm-N" of a device-mapper name, from sysfs (does not depend on udev having made links yet). */
+async function dmKernelName(name: string): Promise<string | null> {
+  const entries = await readdir('/sys/block').catch(() => [] as string[]);
+  for (const e of entries) {
+    if (!e.startsWith('dm-')) continue;
+    const n = await readFile(`/sys/block/${e}/dm/name`, 'utf8').catch(() => '');
+    if (n.trim() === name) return e;
+  }
+  return null;
+}
+
+/** A cheap read-only trial: a filesystem signature, a read-only mount, and an init inside. null = usable. */
+export async function checkFilesystem(dev: string, initPaths: string[] | null): Promise<string | null> {
+  const probe = await run('blkid', ['-p', '-o', 'value', '-s', 'TYPE', dev], { allowFail: true });
+  const type = probe.stdout.trim();
+  if (type === '') return 'no filesystem found';
+  if (!/^[a-z0-9_]+$/.test(type)) return `unexpected filesystem type ${showValue(type)}`;
+  const options = ['ro'];
+  if (type.startsWith('ext')) options.push('noload');
+  if (type === 'xfs') options.push('norecovery', 'nouuid');
+  await mkdir(PROBE_DIR, { recursive: true });
+  const m = await run('mount', ['-t', type, '-o', options.join(','), dev, PROBE_DIR], { allowFail: true });
+  if (m.exitCode !== 0) return `${type} filesystem does not mount: ${oneLine(m.stderr || `mount exit ${m.exitCode}`)}`;
+  let why: string | null = null;
+  try {
+    if (initPaths !== null) {
+      const found = await Promise.all(initPaths.map((p) => access(`${PROBE_DIR}/${p}`).then(() => true, () => false)));
+      if (!found.some(Boolean)) why = `no init in the filesystem (${initPaths.map((p) => `/${p}`).join(', ')})`;
+    }
+  } finally {
+    await run('umount', [PROBE_DIR], { allowFail: true });
+    await rmdir(PROBE_DIR).catch(() => undefined);
+  }
+  return why;
+}
+
+/** Gives the chosen dm device the /dev/imgbased/root alias and waits until udev has created it. */
+async function publishAlias(kernel: string, layer: string): Promise<void> {
+  await writeFileAtomic(UDEV_RULE_PATH, aliasRule(kernel, layer));
+  await run('udevadm', ['control', '--reload']);
+  await run('udevadm', ['trigger', '--action=change', '--subsystem-match=block', `--sysname-match=${kernel}`]);
+  await run('udevadm', ['settle', '--timeout=30'], { allowFail: true });
+}
+
+function oneLine(s: string): string {
+  const lines = s.split('\n').map((l) => l.trim()).filter(Boolean);
+  const l = lines[lines.length - 1] ?? s;
+  return l.length > 200 ? `${l.slice(0, 200)}…` : l;
+}
