@@ -194,7 +194,7 @@ export interface LayerCmdlineInput {
 
 /**
  * The template with root=/dev/VG/LAYER, rd.lvm.lv=VG/LAYER and imgbased.layer=LAYER set (replaced in place, else
- * root= and rd.lvm.lv= are put first and imgbased.layer= last). Boot-loader-only words (BOOT_IMAGE=, initrd=) are
+ * root= goes first, rd.lvm.lv= right after root= and imgbased.layer= last). Boot-loader-only words (BOOT_IMAGE=, initrd=) are
  * dropped; rd.lvm.lv= naming the template's own root LV or another base/layer is dropped, others (swap) stay.
  * Redundant on purpose: stock dracut boots the entry from root=/rd.lvm.lv= even without our module.
  */
@@ -236,11 +236,10 @@ export function layerCmdline(input: LayerCmdlineInput): string {
     }
     out.push(t);
   }
-  const front: string[] = [];
-  if (!placed.root) front.push(want.root);
-  if (!placed.lvm) front.push(want.lvm);
+  if (!placed.root) out.unshift(want.root);
+  if (!placed.lvm) out.splice(out.indexOf(want.root) + 1, 0, want.lvm);
   if (!placed.layer) out.push(want.layer);
-  return [...front, ...out].join(' ');
+  return out.join(' ');
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -1,0 +1,640 @@
+// Boot entries on disk: one BLS entry per layer in $BOOT/loader/entries, kernel + initrd copies per base under
+// $BOOT/imgbased/<base>/ (or per layer, when a kernel was installed inside that layer), and the GRUB menu that
+// grub.d/42_imgbased renders from our entries.
+//
+// Planning reads files only; applying writes them. Entries we did not write are never rewritten or removed (byte for
+// byte); every write is atomic (temp file in the same directory, fsync, rename, fsync the directory), kernels are
+// copied before any entry points at them, and an entry is removed before the kernel copy it used.
+import { constants as fsc } from 'node:fs';
+import { copyFile, mkdir, open, readdir, readFile, rename, rm, stat, statfs, unlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { ImgbasedError } from '../core/errors';
+import {
+  entryCmdline, entryFileName, entryId, layerCmdline, layerEntry, osReleasePrettyName, ownedLayer, parseBls, renderBls,
+  renderGrubMenu, type BlsEntry,
+} from '../core/bls';
+import { compareLayerNames, parseLayerName, rpmvercmp } from '../core/naming';
+import type { Base, Inventory, Layer } from '../core/inventory';
+import { run, type RunResult } from './exec';
+import { withMounted } from './fs';
+import { activateLv, deactivateLv, lvPath } from './lvm';
+import { log } from './log';
+
+export const DEFAULT_BOOT_DIR = '/boot';
+/** Directory (inside $BOOT) holding our kernel copies: imgbased/<base>/ and imgbased/<layer>/. */
+export const KERNEL_SUBDIR = 'imgbased';
+const OS_RELEASE_COPY = 'os-release';
+/** Kept free on /boot beyond the copies themselves (GRUB env block, a kernel update's initrd rebuild, ...). */
+export const BOOT_RESERVE_BYTES = 16 * 1024 * 1024;
+
+/** Kernel files found for a base, as absolute paths on this system (inside a mounted base, or the live /boot). */
+export interface KernelFiles {
+  version: string;
+  kernel: string;
+  initrd: string | null;
+  osRelease: string | null;
+}
+
+export type Exec = (cmd: string, args: string[], opts?: { allowFail?: boolean }) => Promise<RunResult>;
+
+export interface BootfsOptions {
+  inventory: Inventory;
+  dryRun?: boolean;
+  /** $BOOT: where loader/entries and imgbased/ live. Default /boot. */
+  bootDir?: string;
+  /** bootDir as seen from its own filesystem root ("" when it is a mount point). Default: detected. */
+  bootPrefix?: string;
+  /** Finds and copies out a base's kernel; `copy` is called with the files while they are reachable. */
+  withBaseKernel?: <T>(base: Base, inv: Inventory, bootDir: string, fn: (k: KernelFiles | null) => Promise<T>) => Promise<T>;
+  /** Command line new entries start from. Default: /etc/kernel/cmdline, else our newest entry, else /proc/cmdline. */
+  cmdlineTemplate?: string;
+  /** Regenerate the GRUB menu: 'auto' (when grub.d/42_imgbased and grub.cfg exist), or false. */
+  grub?: 'auto' | false;
+  /** Where grub.d scripts live (for 'auto'). */
+  grubDDir?: string;
+  exec?: Exec;
+  /** Print the plan (dry run) or the changes made; default stdout. */
+  print?: (line: string) => void;
+}
+
+export type BootAction =
+  | { kind: 'copy-kernel'; owner: string; dir: string }
+  | { kind: 'write-entry'; layer: string; file: string; why: 'create' | 'update'; content: string | null }
+  | { kind: 'remove-entry'; layer: string; file: string }
+  | { kind: 'remove-kernel-dir'; dir: string }
+  | { kind: 'unset-grubenv'; file: string; key: string; value: string }
+  | { kind: 'grub-mkconfig'; output: string };
+
+export interface BootPlan {
+  bootDir: string;
+  actions: BootAction[];
+}
+
+export function describeBootAction(a: BootAction): string {
+  switch (a.kind) {
+    case 'copy-kernel': return `copy the kernel and initrd of ${a.owner} to ${a.dir}`;
+    case 'write-entry': return `${a.why} boot entry ${a.file} for layer ${a.layer}`;
+    case 'remove-entry': return `remove boot entry ${a.file} (layer ${a.layer} is gone)`;
+    case 'remove-kernel-dir': return `remove kernel copies ${a.dir} (no entry uses them)`;
+    case 'unset-grubenv': return `unset ${a.key}=${a.value} in ${a.file} (layer is gone)`;
+    case 'grub-mkconfig': return `regenerate the GRUB menu ${a.output}`;
+  }
+}
+
+// -------------------------------------------------------------------------------------------------------------
+// Reading what is on /boot.
+
+export interface EntryFile {
+  file: string;
+  path: string;
+  text: string;
+  entry: BlsEntry | null;
+  /** Layer when the file is ours, else null. */
+  layer: string | null;
+}
+
+export function entriesDir(bootDir: string): string {
+  return join(bootDir, 'loader', 'entries');
+}
+
+export async function readEntries(bootDir: string): Promise<EntryFile[]> {
+  const dir = entriesDir(bootDir);
+  const names = await readdir(dir).catch(() => [] as string[]);
+  const out: EntryFile[] = [];
+  for (const file of names.sort()) {
+    if (!file.endsWith('.conf')) continue;
+    const path = join(dir, file);
+    let text: string;
+    try {
+      text = await readFile(path, 'utf8');
+    } catch (e) {
+      log.warn(`cannot read ${path}: ${(e as Error).message}; left alone`);
+      continue;
+    }
+    let entry: BlsEntry | null = null;
+    try {
+      entry = parseBls(text);
+    } catch {
+      entry = null;
+    }
+    out.push({ file, path, text, entry, layer: entry ? ownedLayer(file, entry) : null });
+  }
+  return out;
+}
+
+export interface KernelDir {
+  /** Base or layer name. */
+  owner: string;
+  dir: string;
+  /** Newest kernel in it, as file names. */
+  kernel: string | null;
+  initrd: string | null;
+  version: string | null;
+  osRelease: string | null;
+}
+
+const KERNEL_RE = /^(?:vmlinuz|vmlinux|bzImage|kernel)-(.+)$/;
+
+function initrdNamesFor(version: string): string[] {
+  return [`initrd.img-${version}`, `initramfs-${version}.img`, `initrd-${version}`, `initrd-${version}.img`];
+}
+
+export async function readKernelDir(dir: string, owner: string): Promise<KernelDir | null> {
+  const names = await readdir(dir).catch(() => null);
+  if (!names) return null;
+  const versions = names.map((n) => KERNEL_RE.exec(n)?.[1]).filter((v): v is string => !!v).sort((a, b) => -rpmvercmp(a, b));
+  const version = versions[0] ?? null;
+  const kernel = version ? names.find((n) => KERNEL_RE.exec(n)?.[1] === version) ?? null : null;
+  const initrd = version ? initrdNamesFor(version).find((n) => names.includes(n)) ?? null : null;
+  const osRelease = names.includes(OS_RELEASE_COPY) ? await readFile(join(dir, OS_RELEASE_COPY), 'utf8').catch(() => null) : null;
+  return { owner, dir, kernel, initrd, version, osRelease };
+}
+
+async function readKernelDirs(bootDir: string): Promise<Map<string, KernelDir>> {
+  const root = join(bootDir, KERNEL_SUBDIR);
+  const out = new Map<string, KernelDir>();
+  for (const n of (await readdir(root).catch(() => [] as string[])).sort()) {
+    if (n.includes('.tmp-')) continue;
+    const kd = await readKernelDir(join(root, n), n);
+    if (kd) out.set(n, kd);
+  }
+  return out;
+}
+
+/** bootDir's path inside its own filesystem: "" when it is a mount point (separate /boot), else bootDir itself. */
+export async function detectBootPrefix(bootDir: string): Promise<string> {
+  try {
+    const [a, b] = await Promise.all([stat(bootDir), stat(dirname(bootDir))]);
+    return a.dev !== b.dev || dirname(bootDir) === bootDir ? '' : bootDir.replace(/\/+$/, '');
+  } catch {
+    return '';
+  }
+}
+
+async function defaultTemplate(ours: EntryFile[]): Promise<string> {
+  const etc = await readFile('/etc/kernel/cmdline', 'utf8').catch(() => null);
+  if (etc && etc.trim()) return etc.trim();
+  const newest = [...ours].sort((a, b) => -compareLayerNames(a.layer!, b.layer!))[0];
+  if (newest?.entry) return entryCmdline(newest.entry);
+  return (await readFile('/proc/cmdline', 'utf8').catch(() => '')).trim();
+}
+
+// -------------------------------------------------------------------------------------------------------------
+// GRUB discovery.
+
+export interface GrubPaths {
+  cfg: string;
+  env: string;
+  mkconfig: string;
+  editenv: string;
+}
+
+/** grub.cfg / grubenv under bootDir and the matching tools (grub2-* on Fedora-like systems), or null. */
+export async function findGrub(bootDir: string): Promise<GrubPaths | null> {
+  for (const [sub, mk, ed] of [['grub', 'grub-mkconfig', 'grub-editenv'], ['grub2', 'grub2-mkconfig', 'grub2-editenv']] as const) {
+    const dir = join(bootDir, sub);
+    if (await exists(dir)) return { cfg: join(dir, 'grub.cfg'), env: join(dir, 'grubenv'), mkconfig: mk, editenv: ed };
+  }
+  return null;
+}
+
+/** key=value pairs of a GRUB environment block file (missing file: empty). */
+export async function readGrubEnv(file: string): Promise<Map<string, string>> {
+  const text = await readFile(file, 'utf8').catch(() => '');
+  const out = new Map<string, string>();
+  for (const line of text.split('\n')) {
+    if (line.startsWith('#')) continue;
+    const eq = line.indexOf('=');
+    if (eq > 0) out.set(line.slice(0, eq), line.slice(eq + 1));
+  }
+  return out;
+}
+
+/** Menuentry ids of ours present in a generated grub.cfg. */
+export function grubCfgIds(cfg: string): string[] {
+  return [...cfg.matchAll(/--id '(imgbased-[^']*)'/g)].map((m) => m[1]!);
+}
+
+// -------------------------------------------------------------------------------------------------------------
+// Planning.
+
+interface Desired {
+  layer: Layer;
+  base: Base;
+  /** Kernel dir the entry uses (existing, or about to be copied). */
+  owner: string;
+}
+
+function refOf(kd: KernelDir, prefix: string, file: string): string {
+  return `${prefix}/${KERNEL_SUBDIR}/${kd.owner}/${file}`;
+}
+
+function kernelOwnerOfPath(p: string): string | null {
+  const m = new RegExp(`(?:^|/)${KERNEL_SUBDIR}/([^/]+)/`).exec(p);
+  return m ? m[1]! : null;
+}
+
+/** Render the entry for one layer from a kernel dir (pure apart from its inputs). */
+function renderLayerEntry(d: Desired, kd: KernelDir, vg: string, prefix: string, template: string, imgbasedLvs: string[]): string | null {
+  if (!kd.kernel) return null;
+  const e = layerEntry({
+    layer: d.layer.name,
+    base: d.base.nvr,
+    index: d.layer.index,
+    vg,
+    prettyName: kd.osRelease ? osReleasePrettyName(kd.osRelease) : null,
+    linux: refOf(kd, prefix, kd.kernel),
+    initrd: kd.initrd ? [refOf(kd, prefix, kd.initrd)] : [],
+    options: layerCmdline({ template, vg, layer: d.layer.name, imgbasedLvs }),
+  });
+  return renderBls(e);
+}
+
+interface PlanContext {
+  opts: BootfsOptions;
+  bootDir: string;
+  prefix: string;
+  entries: EntryFile[];
+  kernelDirs: Map<string, KernelDir>;
+  desired: Desired[];
+  template: string;
+  imgbasedLvs: string[];
+  grub: GrubPaths | null;
+}
+
+async function buildContext(opts: BootfsOptions): Promise<PlanContext> {
+  const bootDir = opts.bootDir ?? DEFAULT_BOOT_DIR;
+  const prefix = opts.bootPrefix ?? (await detectBootPrefix(bootDir));
+  const entries = await readEntries(bootDir);
+  const kernelDirs = await readKernelDirs(bootDir);
+  const inv = opts.inventory;
+  const desired: Desired[] = [];
+  for (const layer of inv.layers) {
+    const base = inv.bases.find((b) => b.name === layer.base);
+    if (!base) continue;
+    const own = kernelDirs.get(layer.name);
+    desired.push({ layer, base, owner: own?.kernel ? layer.name : base.name });
+  }
+  const ours = entries.filter((e) => e.layer !== null);
+  const template = opts.cmdlineTemplate ?? (await defaultTemplate(ours));
+  const imgbasedLvs = [...inv.bases.map((b) => b.name), ...inv.layers.map((l) => l.name)];
+  const grub = opts.grub === false ? null : await findGrub(bootDir);
+  return { opts, bootDir, prefix, entries, kernelDirs, desired, template, imgbasedLvs, grub };
+}
+
+function planFrom(ctx: PlanContext): BootPlan {
+  const { bootDir, entries, kernelDirs, desired, prefix } = ctx;
+  const vg = ctx.opts.inventory.vg ?? '';
+  const actions: BootAction[] = [];
+  const byLayer = new Map(entries.filter((e) => e.layer).map((e) => [e.layer!, e]));
+  const wanted = new Set(desired.map((d) => d.layer.name));
+
+  // 1. Kernel copies still missing (one per base that has layers).
+  const copying = new Set<string>();
+  for (const d of desired) {
+    const kd = kernelDirs.get(d.owner);
+    if ((!kd || !kd.kernel) && !copying.has(d.owner)) {
+      copying.add(d.owner);
+      actions.push({ kind: 'copy-kernel', owner: d.owner, dir: join(bootDir, KERNEL_SUBDIR, d.owner) });
+    }
+  }
+  // 2. Entries to create or update (content null: rendered once the kernel copy exists).
+  const referenced = new Set<string>();
+  for (const d of desired) {
+    referenced.add(d.owner);
+    const have = byLayer.get(d.layer.name);
+    // Options the layer already has (user edits) are the template for its own entry.
+    const template = have?.entry ? entryCmdline(have.entry) : ctx.template;
+    const kd = kernelDirs.get(d.owner);
+    const content = kd?.kernel && !copying.has(d.owner) ? renderLayerEntry(d, kd, vg, prefix, template, ctx.imgbasedLvs) : null;
+    if (have && content !== null && have.text === content) continue;
+    actions.push({ kind: 'write-entry', layer: d.layer.name, file: join(entriesDir(bootDir), entryFileName(d.layer.name)), why: have ? 'update' : 'create', content });
+  }
+  // 3. Our entries whose layer is gone. Foreign entries are never touched.
+  for (const e of entries) {
+    if (e.layer !== null && !wanted.has(e.layer)) actions.push({ kind: 'remove-entry', layer: e.layer, file: e.path });
+  }
+  // 4. Kernel copies no remaining entry (ours or anyone's) uses.
+  for (const e of entries) {
+    if (e.layer !== null) continue;
+    for (const p of [e.entry?.linux ?? '', ...(e.entry?.initrd ?? [])]) {
+      const o = kernelOwnerOfPath(p);
+      if (o) referenced.add(o);
+    }
+  }
+  for (const [owner, kd] of kernelDirs) {
+    if (!referenced.has(owner)) actions.push({ kind: 'remove-kernel-dir', dir: kd.dir });
+  }
+  return { bootDir, actions };
+}
+
+async function planGrub(ctx: PlanContext, plan: BootPlan): Promise<void> {
+  const g = ctx.grub;
+  if (!g) return;
+  const wanted = new Set(ctx.desired.map((d) => entryId(d.layer.name)));
+  // Stale grubenv pointers at our layers that are gone (a saved_entry naming nothing would leave GRUB on entry 0).
+  const env = await readGrubEnv(g.env);
+  for (const key of ['saved_entry', 'next_entry']) {
+    const v = env.get(key);
+    if (v && v.startsWith('imgbased-') && !wanted.has(v)) plan.actions.push({ kind: 'unset-grubenv', file: g.env, key, value: v });
+  }
+  const genDir = ctx.opts.grubDDir ?? '/etc/grub.d';
+  const generator = await exists(join(genDir, '42_imgbased'));
+  if (!generator || !(await exists(g.cfg))) return;
+  const changed = plan.actions.some((a) => a.kind === 'write-entry' || a.kind === 'remove-entry');
+  const cfg = await readFile(g.cfg, 'utf8').catch(() => '');
+  const have = new Set(grubCfgIds(cfg));
+  const same = have.size === wanted.size && [...wanted].every((id) => have.has(id));
+  if (changed || !same) plan.actions.push({ kind: 'grub-mkconfig', output: g.cfg });
+}
+
+/** What a sync would do (reads /boot, writes nothing). */
+export async function planBootEntries(opts: BootfsOptions): Promise<BootPlan> {
+  const ctx = await buildContext(opts);
+  const plan = planFrom(ctx);
+  await planGrub(ctx, plan);
+  return plan;
+}
+
+// -------------------------------------------------------------------------------------------------------------
+// Applying.
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await stat(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function fsyncPath(p: string, flags = fsc.O_RDONLY): Promise<void> {
+  const fh = await open(p, flags);
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Write a file atomically: temp in the same directory, fsync, rename over, fsync the directory. */
+export async function atomicWrite(path: string, content: string): Promise<void> {
+  const dir = dirname(path);
+  await mkdir(dir, { recursive: true });
+  const tmp = join(dir, `.${basename(path)}.tmp-${process.pid}`);
+  const fh = await open(tmp, 'w', 0o644);
+  try {
+    await fh.writeFile(content);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  try {
+    await rename(tmp, path);
+  } catch (e) {
+    await unlink(tmp).catch(() => undefined);
+    throw e;
+  }
+  await fsyncPath(dir);
+}
+
+async function atomicRemove(path: string): Promise<void> {
+  await unlink(path).catch((e: NodeJS.ErrnoException) => {
+    if (e.code !== 'ENOENT') throw e;
+  });
+  await fsyncPath(dirname(path));
+}
+
+/** Free bytes for an unprivileged-or-root writer on the filesystem holding `dir`. */
+export async function freeBytes(dir: string): Promise<number> {
+  const s = await statfs(dir);
+  return Number(s.bavail) * Number(s.bsize);
+}
+
+/** Throws before anything is written when /boot cannot hold `bytes` more plus the reserve. */
+export async function preflightBootSpace(bootDir: string, bytes: number): Promise<void> {
+  const free = await freeBytes(bootDir);
+  if (bytes + BOOT_RESERVE_BYTES > free) {
+    const mib = (n: number): string => `${Math.ceil(n / 1048576)} MiB`;
+    throw new ImgbasedError(`not enough space on ${bootDir}: kernel copies need ${mib(bytes)} + ${mib(BOOT_RESERVE_BYTES)} reserve, ${mib(free)} free`, {
+      hint: `remove unused layers or bases ('imgbase layer --remove', 'imgbase base --remove') or grow ${bootDir}`,
+    });
+  }
+}
+
+/** Copy a base's kernel, initrd and os-release into dir, assembled in a temp dir and renamed into place. */
+async function copyKernel(k: KernelFiles, dir: string): Promise<void> {
+  const parent = dirname(dir);
+  await mkdir(parent, { recursive: true });
+  const sizes = (await Promise.all([k.kernel, k.initrd].filter((p): p is string => !!p).map((p) => stat(p)))).reduce((n, s) => n + s.size, 0);
+  await preflightBootSpace(parent, sizes);
+  const tmp = `${dir}.tmp-${process.pid}`;
+  await rm(tmp, { recursive: true, force: true });
+  await mkdir(tmp);
+  try {
+    const put = async (src: string, name: string): Promise<void> => {
+      await copyFile(src, join(tmp, name));
+      await fsyncPath(join(tmp, name));
+    };
+    await put(k.kernel, `vmlinuz-${k.version}`);
+    if (k.initrd) await put(k.initrd, initrdNamesFor(k.version)[0]!);
+    if (k.osRelease) await atomicWrite(join(tmp, OS_RELEASE_COPY), k.osRelease);
+    await fsyncPath(tmp);
+    await rm(dir, { recursive: true, force: true });
+    await rename(tmp, dir);
+    await fsyncPath(parent);
+  } catch (e) {
+    await rm(tmp, { recursive: true, force: true }).catch(() => undefined);
+    throw e;
+  }
+}
+
+/**
+ * Bring /boot in line with the inventory: create missing entries (copying kernels first), update ours that differ,
+ * remove ours whose layer is gone, drop kernel copies nothing uses, regenerate the GRUB menu when it changed.
+ * Idempotent: a second run plans nothing. On dryRun, prints and returns the plan without writing.
+ */
+export async function syncBootEntries(opts: BootfsOptions): Promise<BootPlan> {
+  const print = opts.print ?? ((l: string) => process.stdout.write(`${l}\n`));
+  const ctx = await buildContext(opts);
+  const plan = planFrom(ctx);
+  await planGrub(ctx, plan);
+  if (opts.dryRun) {
+    for (const a of plan.actions) print(`would ${describeBootAction(a)}`);
+    return plan;
+  }
+  const exec: Exec = opts.exec ?? run;
+  const vg = opts.inventory.vg ?? '';
+  // Copies first: nothing is written or removed when a kernel cannot be found or /boot is full.
+  for (const a of plan.actions) {
+    if (a.kind !== 'copy-kernel') continue;
+    const d = ctx.desired.find((x) => x.owner === a.owner)!;
+    const withKernel = opts.withBaseKernel ?? withBaseKernelFromLvm;
+    await withKernel(d.base, opts.inventory, ctx.bootDir, async (k) => {
+      if (!k) {
+        throw new ImgbasedError(`no kernel found for base ${d.base.name} (looked in its /boot, /usr/lib/modules/*/vmlinuz and ${ctx.bootDir})`, {
+          hint: 'install a kernel package in the base image',
+        });
+      }
+      log.info(`copying kernel ${k.version} of ${d.base.name} to ${a.dir}`);
+      await copyKernel(k, a.dir);
+    });
+    const kd = await readKernelDir(a.dir, a.owner);
+    if (kd) ctx.kernelDirs.set(a.owner, kd);
+  }
+  for (const a of plan.actions) {
+    if (a.kind === 'write-entry') {
+      let content = a.content;
+      if (content === null) {
+        const d = ctx.desired.find((x) => x.layer.name === a.layer)!;
+        const have = ctx.entries.find((e) => e.layer === a.layer);
+        const template = have?.entry ? entryCmdline(have.entry) : ctx.template;
+        const kd = ctx.kernelDirs.get(d.owner);
+        content = kd ? renderLayerEntry(d, kd, vg, ctx.prefix, template, ctx.imgbasedLvs) : null;
+        if (content === null) throw new ImgbasedError(`no kernel for layer ${a.layer} in ${join(ctx.bootDir, KERNEL_SUBDIR, d.owner)}`);
+      }
+      await atomicWrite(a.file, content);
+      print(`boot: ${a.why === 'create' ? 'created' : 'updated'} ${basename(a.file)}`);
+    }
+  }
+  for (const a of plan.actions) {
+    if (a.kind === 'remove-entry') {
+      await atomicRemove(a.file);
+      print(`boot: removed ${basename(a.file)}`);
+    }
+  }
+  for (const a of plan.actions) {
+    if (a.kind === 'remove-kernel-dir') {
+      await rm(a.dir, { recursive: true, force: true });
+      await fsyncPath(dirname(a.dir));
+      print(`boot: removed kernel copies ${a.dir}`);
+    }
+  }
+  for (const a of plan.actions) {
+    if (a.kind === 'unset-grubenv') await exec(ctx.grub!.editenv, [a.file, 'unset', a.key]);
+  }
+  for (const a of plan.actions) {
+    if (a.kind === 'grub-mkconfig') {
+      await exec(ctx.grub!.mkconfig, ['-o', a.output]);
+      print(`boot: regenerated ${a.output}`);
+    }
+  }
+  return plan;
+}
+
+// -------------------------------------------------------------------------------------------------------------
+// Finding a base's kernel.
+
+async function listDir(p: string): Promise<string[]> {
+  return readdir(p).catch(() => [] as string[]);
+}
+
+async function firstExisting(paths: string[]): Promise<string | null> {
+  for (const p of paths) if (await exists(p)) return p;
+  return null;
+}
+
+/**
+ * Kernel files inside a mounted root tree: for each /usr/lib/modules/<ver> (newest first) the image from
+ * <root>/boot/vmlinuz-<ver> or /usr/lib/modules/<ver>/vmlinuz, else — for a base made from the running host,
+ * whose /boot is a separate partition — from the live bootDir; the initrd likewise.
+ */
+export async function findKernelInTree(root: string, liveBoot: string | null): Promise<KernelFiles | null> {
+  const modDirs = [join(root, 'usr/lib/modules'), join(root, 'lib/modules')];
+  const versions = new Set<string>();
+  for (const d of modDirs) for (const v of await listDir(d)) versions.add(v);
+  // Trees without modules (tests, odd images): fall back to kernels in the tree's /boot.
+  for (const n of await listDir(join(root, 'boot'))) {
+    const v = KERNEL_RE.exec(n)?.[1];
+    if (v) versions.add(v);
+  }
+  const osRelease = (await readFile(join(root, 'etc/os-release'), 'utf8').catch(() => null))
+    ?? (await readFile(join(root, 'usr/lib/os-release'), 'utf8').catch(() => null));
+  for (const v of [...versions].sort((a, b) => -rpmvercmp(a, b))) {
+    const bootDirs = [join(root, 'boot'), ...(liveBoot ? [liveBoot] : [])];
+    const kernel = await firstExisting([
+      join(root, 'boot', `vmlinuz-${v}`),
+      ...modDirs.map((d) => join(d, v, 'vmlinuz')),
+      ...(liveBoot ? [join(liveBoot, `vmlinuz-${v}`)] : []),
+    ]);
+    if (!kernel) continue;
+    const initrd = await firstExisting([
+      ...bootDirs.flatMap((b) => initrdNamesFor(v).map((n) => join(b, n))),
+      ...modDirs.flatMap((d) => [join(d, v, 'initrd'), join(d, v, 'initramfs.img')]),
+    ]);
+    return { version: v, kernel, initrd, osRelease };
+  }
+  return null;
+}
+
+/** Default kernel source: activate the base read-only (or, if that fails, one of its layers) and look inside. */
+export async function withBaseKernelFromLvm<T>(base: Base, inv: Inventory, bootDir: string, fn: (k: KernelFiles | null) => Promise<T>): Promise<T> {
+  const vg = inv.vg!;
+  const candidates = [base.lv, ...base.layers.map((l) => l.lv)];
+  let lastErr: unknown = null;
+  for (const lv of candidates) {
+    const wasActive = lv.active;
+    try {
+      if (!wasActive) await activateLv(vg, lv.name, { ignoreSkip: true });
+      try {
+        return await withMounted(lvPath(vg, lv.name), async (dir) => fn(await findKernelInTree(dir, bootDir)), { readOnly: true });
+      } finally {
+        if (!wasActive) await deactivateLv(vg, lv.name).catch(() => undefined);
+      }
+    } catch (e) {
+      if (e instanceof ImgbasedError && /not enough space|no kernel found/.test(e.message)) throw e;
+      lastErr = e;
+      log.warn(`cannot read the kernel from ${vg}/${lv.name}: ${(e as Error).message}`);
+    }
+  }
+  throw lastErr instanceof Error ? lastErr : new ImgbasedError(`cannot read the kernel of base ${base.name}`);
+}
+
+// -------------------------------------------------------------------------------------------------------------
+// Listing and the GRUB menu.
+
+export interface ListedEntry {
+  file: string;
+  ours: boolean;
+  layer: string | null;
+  title: string | null;
+  version: string | null;
+  linux: string | null;
+  initrd: string[];
+  options: string;
+  missing: string[];
+}
+
+export async function listBootEntries(bootDir = DEFAULT_BOOT_DIR): Promise<ListedEntry[]> {
+  const entries = await readEntries(bootDir);
+  const prefix = await detectBootPrefix(bootDir);
+  const out: ListedEntry[] = [];
+  for (const e of entries) {
+    const en = e.entry;
+    const files = [en?.linux ?? null, ...(en?.initrd ?? [])].filter((p): p is string => !!p);
+    const missing: string[] = [];
+    for (const p of files) {
+      const onDisk = join(bootDir, prefix && p.startsWith(`${prefix}/`) ? p.slice(prefix.length) : p);
+      if (!(await exists(onDisk))) missing.push(p);
+    }
+    out.push({
+      file: e.file, ours: e.layer !== null, layer: e.layer, title: en?.title ?? null, version: en?.version ?? null,
+      linux: en?.linux ?? null, initrd: en?.initrd ?? [], options: en ? entryCmdline(en) : '', missing,
+    });
+  }
+  // Ours newest first, then the others by file name.
+  return out.sort((a, b) => {
+    if (a.ours !== b.ours) return a.ours ? -1 : 1;
+    if (a.ours && b.ours) return -compareLayerNames(a.layer!, b.layer!);
+    return a.file < b.file ? -1 : a.file > b.file ? 1 : 0;
+  });
+}
+
+/** The grub.d script body: our entries newest first (no LVM access: grub-mkconfig may run anywhere). */
+export async function grubScript(opts: { bootDir?: string; bootPrefix: string; prepare: string; manageDefault: boolean }): Promise<string> {
+  const entries = (await readEntries(opts.bootDir ?? DEFAULT_BOOT_DIR))
+    .filter((e) => e.layer !== null && e.entry !== null && parseLayerName(e.layer) !== null)
+    .sort((a, b) => -compareLayerNames(a.layer!, b.layer!))
+    .map((e) => ({ layer: e.layer!, entry: e.entry! }));
+  return renderGrubMenu({ entries, bootPrefix: opts.bootPrefix, prepare: opts.prepare, manageDefault: opts.manageDefault });
+}
