@@ -52,7 +52,7 @@ function plan(requested: string | null, names: string[]): Plan {
     };
   };
 
-  if (requested === null) return newest('no imgbased.layer= given', 'no imgbased.layer= given; newest layer');
+  if (requested === null) return newest('no imgbased.layer= given; newest layer', '');
   if (requested === 'latest') return newest(null, 'latest');
   const unsafe = unsafeReason(requested);
   if (unsafe) return newest(`invalid layer name (${unsafe})`, '');
