@@ -33,9 +33,18 @@ export async function withMounted<T>(
 export async function newFilesystemUuid(dev: string): Promise<void> {
   const type = await fsType(dev);
   if (type.startsWith('ext')) {
-    // A snapshot of a mounted fs carries an unreplayed journal; tune2fs refuses until it is checked.
-    await checkFs(dev);
-    await run('tune2fs', ['-U', 'random', dev], { input: 'y\n' });
+    // A snapshot of a mounted fs carries an unreplayed journal; -p replays it (fast, no full check).
+    const replay = await run('e2fsck', ['-p', dev], { allowFail: true });
+    if (replay.exitCode > 1) await checkFs(dev);
+    const features = (await run('dumpe2fs', ['-h', dev], { allowFail: true })).stdout;
+    // With metadata_csum, a new UUID would rewrite every checksum; csum_seed keeps the old seed so it is
+    // instant. GRUB only reads /boot (its own partition), never a layer, so the newer feature is safe here.
+    const seed = /^Filesystem features:.*\bmetadata_csum\b/m.test(features) ? ['-O', 'metadata_csum_seed'] : [];
+    const r = await run('tune2fs', [...seed, '-U', 'random', dev], { input: 'y\n', allowFail: true });
+    if (r.exitCode !== 0) {
+      await checkFs(dev);
+      await run('tune2fs', [...seed, '-U', 'random', dev], { input: 'y\n' });
+    }
   } else if (type === 'xfs') {
     // Replay the log by mounting once, then change the UUID offline.
     await withMounted(dev, async () => undefined);
