@@ -103,13 +103,22 @@ function num(row: Row, key: string): number | null {
   return Number.isFinite(n) ? n : null;
 }
 
-function list(s: string): string[] {
-  return s.split(',').map((t) => t.trim()).filter((t) => t !== '');
+/** STR_LIST fields: "a,b" with --reportformat json (lvm 2.03.16); a real array with json_std (2.03.17+). */
+function list(row: Row, key: string): string[] {
+  const v = row[key];
+  const items = Array.isArray(v) ? v.map(String) : str(row, key).split(',');
+  return items.map((t) => t.trim()).filter((t) => t !== '');
 }
 
 /** Binary lvm fields print their own name when set ("skip activation") or "1" with binary_values_as_numeric. */
 function flag(s: string): boolean {
   return s !== '' && s !== '0';
+}
+
+function activeState(v: unknown, attr: string): boolean {
+  if (v === 'active') return true;
+  if (v === '') return false;
+  return attr[4] === 'a';
 }
 
 function toRecord(row: Row): LvRecord {
@@ -122,15 +131,16 @@ function toRecord(row: Row): LvRecord {
     sizeBytes: num(row, 'lv_size') ?? 0,
     pool: str(row, 'pool_lv'),
     origin: str(row, 'origin'),
-    tags: list(str(row, 'lv_tags')),
-    vgTags: list(str(row, 'vg_tags')),
+    tags: list(row, 'lv_tags'),
+    vgTags: list(row, 'vg_tags'),
     dataPercent: num(row, 'data_percent'),
     metadataPercent: num(row, 'metadata_percent'),
     path: str(row, 'lv_path'),
     segtype: str(row, 'segtype'),
     // attr[9] is 'k' when activation is skipped; use it when the field was not asked for.
     skipActivation: 'lv_skip_activation' in row ? flag(str(row, 'lv_skip_activation')) : attr[9] === 'k',
-    active: 'lv_active' in row ? str(row, 'lv_active').includes('active') : attr[4] === 'a',
+    // lv_active is "active", "" or "unknown" (activation disabled): when unknown or absent, trust attr[4].
+    active: activeState(row['lv_active'], attr),
     // attr[1]: w writable, r read-only, R read-only activation of a writable LV.
     readOnly: perm.startsWith('read-only') || attr[1] === 'r' || attr[1] === 'R',
     uuid: str(row, 'lv_uuid'),

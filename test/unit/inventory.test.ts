@@ -208,3 +208,28 @@ describe('buildInventory: edge cases from hand-made records', () => {
     expect(i.layers.map((l) => l.index)).toEqual(Array.from({ length: 200 }, (_, k) => k + 1));
   });
 });
+
+describe('parseLvsJson: other lvm output shapes', () => {
+  test('json_std (lvm >= 2.03.17): arrays for tags, numbers and null', () => {
+    const text = JSON.stringify({ report: [{ lv: [{
+      lv_name: 'B-1-0+1', vg_name: 'VG', lv_attr: 'Vwi-a-tz--', lv_size: 1073741824, lv_tags: ['imgbased:layer', 'x'],
+      vg_tags: ['imgbased:vg'], data_percent: 12.5, metadata_percent: null, lv_active: 'active',
+    }] }] });
+    expect(parseLvsJson(text)[0]).toMatchObject({
+      sizeBytes: 1073741824, tags: ['imgbased:layer', 'x'], vgTags: ['imgbased:vg'], dataPercent: 12.5, metadataPercent: null, active: true,
+    });
+  });
+  test('lv_active "unknown" falls back to the attr column', () => {
+    const row = (attr: string) => JSON.stringify({ report: [{ lv: [{ lv_name: 'a', vg_name: 'v', lv_attr: attr, lv_active: 'unknown' }] }] });
+    expect(parseLvsJson(row('Vwi-a-tz--'))[0]!.active).toBe(true);
+    expect(parseLvsJson(row('Vwi---tz--'))[0]!.active).toBe(false);
+  });
+  test('binary_values_as_numeric=1 and read-only activation of a writable LV', () => {
+    const text = JSON.stringify({ report: [{ lv: [
+      { lv_name: 'a', vg_name: 'v', lv_attr: 'VRi-a-tz--', lv_skip_activation: '1', lv_permissions: 'read-only-override' },
+      { lv_name: 'b', vg_name: 'v', lv_attr: 'Vwi-a-tz--', lv_skip_activation: '0', lv_permissions: 'writeable' },
+    ] }] });
+    const [a, b] = parseLvsJson(text);
+    expect([a!.skipActivation, a!.readOnly, b!.skipActivation, b!.readOnly]).toEqual([true, true, false, false]);
+  });
+});
