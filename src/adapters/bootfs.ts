@@ -522,6 +522,20 @@ export async function syncBootEntries(opts: BootfsOptions): Promise<BootPlan> {
   return plan;
 }
 
+/** A kernel installed inside a running layer (kernel-install): $BOOT/imgbased/<layer>/ now holds that kernel. */
+export async function installLayerKernel(bootDir: string, layer: string, k: KernelFiles): Promise<void> {
+  await copyKernel(k, join(bootDir, KERNEL_SUBDIR, layer));
+}
+
+/** Undo installLayerKernel for `version`; when the layer has no kernel of its own left, it boots its base's again. */
+export async function removeLayerKernel(bootDir: string, layer: string, version: string): Promise<void> {
+  const dir = join(bootDir, KERNEL_SUBDIR, layer);
+  const kd = await readKernelDir(dir, layer);
+  if (!kd || kd.version !== version) return;
+  await rm(dir, { recursive: true, force: true });
+  await fsyncPath(dirname(dir));
+}
+
 // -------------------------------------------------------------------------------------------------------------
 // Finding a base's kernel.
 
