@@ -54,6 +54,7 @@ function plan(requested: string | null, names: string[]): Plan {
 
   if (requested === null) return newest('no imgbased.layer= given; newest layer', '');
   if (requested === 'latest') return newest(null, 'latest');
+  if (requested === '') return newest('empty imgbased.layer= value', '');
   const unsafe = unsafeReason(requested);
   if (unsafe) return newest(`invalid layer name (${unsafe})`, '');
   const lerr = validateLayerName(requested);

@@ -42,7 +42,7 @@ describe('bootCandidates: order', () => {
     ['A-2-0', NEWEST_FIRST, 'requested A-2-0 is a base, not a layer; bases are never booted'],
     ['A-1-5', ['A-1-0+2', 'A-1-0+1', 'A-2-0+1', 'A-2-0+2', 'A-2-0+10'], 'requested A-1-5 is a base, not a layer; bases are never booted'],
     // Garbage: newest first, the value itself is never echoed.
-    ['', NEWEST_FIRST, 'invalid layer name (empty value)'],
+    ['', NEWEST_FIRST, 'empty imgbased.layer= value'],
     ['../../x', NEWEST_FIRST, 'invalid layer name (characters other than A-Z a-z 0-9 . _ + -)'],
     ['"A-2-0+1"', NEWEST_FIRST, 'invalid layer name (characters other than A-Z a-z 0-9 . _ + -)'],
     ["'A-2-0+1'", NEWEST_FIRST, 'invalid layer name (characters other than A-Z a-z 0-9 . _ + -)'],
