@@ -32,7 +32,8 @@ writeFileSync(seaConfig, JSON.stringify({
   main: join(dist, 'imgbase.cjs'),
   output: blob,
   disableExperimentalSEAWarning: true,
-  useCodeCache: true,
+  // No code cache: V8's cache differs run to run, and a reproducible binary keeps the VM lab's cache keys stable.
+  useCodeCache: false,
 }));
 execFileSync(process.execPath, ['--experimental-sea-config', seaConfig], { stdio: 'inherit' });
 

@@ -28,6 +28,9 @@ export async function run(cmd: string, args: string[], opts: RunOptions = {}): P
     timeout: opts.timeoutMs,
     stderr: opts.stderrInherit ? 'inherit' : 'pipe',
   });
+  if ((r as { code?: string }).code === 'ENOENT') {
+    throw new ImgbasedError(`${cmd}: command not found`, { hint: 'is the package that provides it installed?' });
+  }
   const exitCode = typeof r.exitCode === 'number' ? r.exitCode : 127;
   const result = { stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? ''), exitCode };
   if (exitCode !== 0 && !opts.allowFail) {

@@ -77,6 +77,9 @@ function pickOrigin(layout: Layout, target: string | undefined): { origin: strin
 }
 
 async function add(target: string | undefined, g: GlobalOpts, timeoutS: number): Promise<number> {
+  if (target !== undefined && validateBaseName(target) && validateLayerName(target)) {
+    throw new UsageError(`layer --add: ${target} is neither a base nor a layer name`);
+  }
   return withLock(async () => {
     const layout = requireLayout(await loadInventory());
     const { origin, base } = pickOrigin(layout, target);
