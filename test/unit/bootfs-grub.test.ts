@@ -1,0 +1,114 @@
+// The grub.d generator end to end on this machine: grub/42_imgbased (POSIX sh) -> `imgbase boot --grub-script`
+// (the CLI bundled with esbuild, run by node) -> grub-script-check. Also `imgbase boot --list --json`.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { build } from 'esbuild';
+import { buildInventory, type Inventory, type LvRecord } from '../../src/core/inventory';
+import { syncBootEntries, findKernelInTree, type KernelFiles } from '../../src/adapters/bootfs';
+
+const root = resolve(__dirname, '../..');
+let dir = '';
+let wrapper = '';
+const hasGrub = existsSync('/usr/share/grub/grub-mkconfig_lib') && spawnSync('sh', ['-c', 'command -v grub-script-check']).status === 0;
+
+function lv(name: string, tags: string[], extra: Partial<LvRecord> = {}): LvRecord {
+  return {
+    vg: 'HostVG', name, attr: 'Vwi-a-tz--', sizeBytes: 1 << 30, pool: 'pool', origin: '', tags, vgTags: ['imgbased:vg'],
+    dataPercent: 1, metadataPercent: null, path: `/dev/HostVG/${name}`, segtype: 'thin', skipActivation: false,
+    active: true, readOnly: tags.includes('imgbased:base'), uuid: name, ...extra,
+  };
+}
+function inventory(bases: string[], layers: string[]): Inventory {
+  return buildInventory([
+    lv('pool', ['imgbased:pool'], { segtype: 'thin-pool', pool: '' }),
+    ...bases.map((b) => lv(b, ['imgbased:base'])),
+    ...layers.map((l) => lv(l, ['imgbased:layer'])),
+  ]);
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'grubgen-'));
+  await build({
+    entryPoints: [join(root, 'src/main.ts')], outfile: join(dir, 'imgbase.cjs'), bundle: true, platform: 'node',
+    format: 'cjs', target: 'node20', logLevel: 'error', supported: { 'dynamic-import': false },
+  });
+  wrapper = join(dir, 'imgbase');
+  writeFileSync(wrapper, `#!/bin/sh\nexec "${process.execPath}" "${join(dir, 'imgbase.cjs')}" "$@"\n`);
+  chmodSync(wrapper, 0o755);
+  const boot = join(dir, 'boot');
+  const tree = join(dir, 'tree');
+  mkdirSync(join(tree, 'boot'), { recursive: true });
+  mkdirSync(join(tree, 'etc'), { recursive: true });
+  writeFileSync(join(tree, 'boot/vmlinuz-6.1.0-9-amd64'), 'k');
+  writeFileSync(join(tree, 'boot/initrd.img-6.1.0-9-amd64'), 'i');
+  // A title with every character GRUB script treats specially.
+  writeFileSync(join(tree, 'etc/os-release'), `PRETTY_NAME="Bob's \\"OS\\" \\$HOME \\\\x ; { }"\n`);
+  const withBaseKernel = async <T,>(_b: unknown, _i: unknown, _d: string, fn: (k: KernelFiles | null) => Promise<T>) => fn(await findKernelInTree(tree, null));
+  await syncBootEntries({
+    inventory: inventory(['A-1-0', 'B-2-0'], ['A-1-0+1', 'B-2-0+1', 'B-2-0+2']), bootDir: boot, bootPrefix: '', grub: false,
+    withBaseKernel, cmdlineTemplate: 'ro console=ttyS0,115200 quiet', print: () => undefined,
+  });
+  mkdirSync(join(boot, 'loader/entries'), { recursive: true });
+  writeFileSync(join(boot, 'loader/entries/other.conf'), 'title Other\nlinux /vmlinuz\n');
+}, 60_000);
+
+afterAll(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+function runGenerator(env: Record<string, string>): { stdout: string; stderr: string; status: number | null } {
+  const r = spawnSync('sh', [join(root, 'grub/42_imgbased')], {
+    encoding: 'utf8',
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', pkgdatadir: '/usr/share/grub', IMGBASE: wrapper, IMGBASED_BOOT_DIR: join(dir, 'boot'), GRUB_DEVICE_BOOT: '/dev/null', ...env },
+  });
+  return { stdout: r.stdout, stderr: r.stderr, status: r.status };
+}
+
+describe.skipIf(!hasGrub)('grub/42_imgbased', () => {
+  it('emits our layers newest first with stable ids, escaped titles, passing grub-script-check', () => {
+    const r = runGenerator({});
+    expect(r.status).toBe(0);
+    const ids = [...r.stdout.matchAll(/--id '([^']+)'/g)].map((m) => m[1]);
+    expect(ids).toEqual(['imgbased-B-2-0+2', 'imgbased-B-2-0+1', 'imgbased-A-1-0+1']);
+    expect(r.stdout).toContain(`menuentry 'Bob'\\''s "OS" $HOME \\x ; { } (B-2-0+2)'`);
+    // /boot here is a plain directory, so GRUB paths carry its path inside its filesystem.
+    expect(r.stdout).toMatch(/\tlinux \S*\/boot\/imgbased\/B-2-0\/vmlinuz-6.1.0-9-amd64 root=\/dev\/HostVG\/B-2-0\+2 rd.lvm.lv=HostVG\/B-2-0\+2 ro console=ttyS0,115200 quiet imgbased.layer=B-2-0\+2\n/);
+    expect(r.stdout).toContain("set imgbased_default='imgbased-B-2-0+2'");
+    expect(r.stdout).not.toContain('Other');
+    const f = join(dir, 'out.cfg');
+    writeFileSync(f, r.stdout);
+    execFileSync('grub-script-check', [f]);
+  });
+
+  it('leaves the default alone when GRUB_DEFAULT names something explicit', () => {
+    expect(runGenerator({ GRUB_DEFAULT: 'saved' }).stdout).toContain('set default=');
+    expect(runGenerator({ GRUB_DEFAULT: '2' }).stdout).not.toContain('set default=');
+  });
+
+  it('prints nothing under blscfg, and only a comment when imgbase fails', () => {
+    expect(runGenerator({ GRUB_ENABLE_BLSCFG: 'true' }).stdout).toBe('');
+    const bad = join(dir, 'false');
+    writeFileSync(bad, '#!/bin/sh\nexit 1\n');
+    chmodSync(bad, 0o755);
+    const r = runGenerator({ IMGBASE: bad });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toBe('# imgbased: entries omitted (imgbase boot --grub-script failed)\n');
+  });
+});
+
+describe('imgbase boot --list --json', () => {
+  it('lists ours newest first with the default, then foreign entries', () => {
+    const out = execFileSync(wrapper, ['boot', '--list', '--json', '--boot-dir', join(dir, 'boot')], { encoding: 'utf8' });
+    const j = JSON.parse(out) as { default: string; entries: Array<{ file: string; ours: boolean; default: boolean; missing: string[] }> };
+    expect(j.entries.map((e) => e.file)).toEqual(['imgbased-B-2-0+2.conf', 'imgbased-B-2-0+1.conf', 'imgbased-A-1-0+1.conf', 'other.conf']);
+    expect(j.default).toBe('B-2-0+2');
+    expect(j.entries[0]!.default).toBe(true);
+    expect(j.entries[3]!.ours).toBe(false);
+    expect(j.entries[3]!.missing).toEqual(['/vmlinuz']);
+    const text = execFileSync(wrapper, ['boot', '--list', '--boot-dir', join(dir, 'boot')], { encoding: 'utf8' });
+    expect(text.split('\n')[0]).toMatch(/^\*\s+B-2-0\+2\s+Bob's/);
+  });
+});
