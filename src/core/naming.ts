@@ -154,10 +154,15 @@ export function compareBaseNames(a: string, b: string): number {
   );
 }
 
-/** By base (compareBaseNames), then index numerically. Non-layer names sort first, among themselves by strcmp. */
+/** A base name counts as index 0 of itself, so a mixed list sorts X-1-0, X-1-0+1, X-1-0+2, X-2-0, ... */
+function layerOrBase(s: string): LayerRef | null {
+  return parseLayerName(s) ?? (validateBaseName(s) === null ? { base: s, index: 0 } : null);
+}
+
+/** By base (compareBaseNames), then index numerically; a base sorts right before its layers. Other names first. */
 export function compareLayerNames(a: string, b: string): number {
-  const la = parseLayerName(a);
-  const lb = parseLayerName(b);
+  const la = layerOrBase(a);
+  const lb = layerOrBase(b);
   if (!la || !lb) return la ? 1 : lb ? -1 : strcmp(a, b);
   return compareBaseNames(la.base, lb.base) || la.index - lb.index;
 }

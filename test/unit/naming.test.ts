@@ -84,6 +84,11 @@ describe('ordering', () => {
     expect(Math.sign(compareBaseNames('A-1.0-1', 'A-1_0-1'))).toBe(-Math.sign(compareBaseNames('A-1_0-1', 'A-1.0-1')));
     expect(compareBaseNames('A-1-1', 'A-1-1')).toBe(0);
   });
+  test('a base sorts right before its own layers', () => {
+    expect(['X-2-0', 'X-1-0+2', 'X-2-0+1', 'X-1-0', 'X-1-0+1'].sort(compareLayerNames)).toEqual([
+      'X-1-0', 'X-1-0+1', 'X-1-0+2', 'X-2-0', 'X-2-0+1',
+    ]);
+  });
   test('non-NVR and non-layer names sort first', () => {
     expect(['B-1-0', 'junk'].sort(compareBaseNames)).toEqual(['junk', 'B-1-0']);
     expect(['B-1-0+1', 'junk'].sort(compareLayerNames)).toEqual(['junk', 'B-1-0+1']);
