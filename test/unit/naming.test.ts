@@ -131,3 +131,24 @@ describe('validation', () => {
     expect(validateLayerName(s)).toMatch(re);
   });
 });
+
+describe('order properties (seeded random strings)', () => {
+  // Small LCG so failures reproduce.
+  let seed = 12345;
+  const rnd = (n: number): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % n);
+  const word = (alphabet: string): string => Array.from({ length: rnd(8) }, () => alphabet[rnd(alphabet.length)]).join('');
+  test('rpmvercmp is antisymmetric and reflexive', () => {
+    for (let k = 0; k < 3000; k++) {
+      const a = word('0019ab.~^_');
+      const b = word('0019ab.~^_');
+      expect(rpmvercmp(a, b)).toBe(-rpmvercmp(b, a) || 0);
+      expect(rpmvercmp(a, a)).toBe(0);
+    }
+  });
+  test('compareLayerNames sorts deterministically whatever the input order', () => {
+    const names = Array.from({ length: 60 }, () => `N${word('ab')}-${word('019.') || '1'}-${word('019') || '0'}+${1 + rnd(20)}`);
+    const once = [...names].sort(compareLayerNames);
+    const again = [...names].reverse().sort(compareLayerNames);
+    expect(again).toEqual(once);
+  });
+});
