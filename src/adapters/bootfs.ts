@@ -35,6 +35,8 @@ export interface KernelFiles {
   osRelease: string | null;
 }
 
+class NoKernelError extends ImgbasedError {}
+
 export type Exec = (cmd: string, args: string[], opts?: { allowFail?: boolean }) => Promise<RunResult>;
 
 export interface BootfsOptions {
@@ -465,20 +467,26 @@ export async function syncBootEntries(opts: BootfsOptions): Promise<BootPlan> {
   }
   const exec: Exec = opts.exec ?? run;
   const vg = opts.inventory.vg ?? '';
-  // Copies first: nothing is written or removed when a kernel cannot be found or /boot is full.
+  // Copies first: nothing is written or removed when /boot is full. A base without a usable kernel (an image
+  // without a kernel package, an unreadable filesystem) only costs its layers their entries, with a warning:
+  // the LVM change that triggered the sync stands, and the next sync tries again.
+  const skipped = new Set<string>();
   for (const a of plan.actions) {
     if (a.kind !== 'copy-kernel') continue;
     const d = ctx.desired.find((x) => x.owner === a.owner)!;
     const withKernel = opts.withBaseKernel ?? withBaseKernelFromLvm;
-    await withKernel(d.base, opts.inventory, ctx.bootDir, async (k) => {
-      if (!k) {
-        throw new ImgbasedError(`no kernel found for base ${d.base.name} (looked in its /boot, /usr/lib/modules/*/vmlinuz and ${ctx.bootDir})`, {
-          hint: 'install a kernel package in the base image',
-        });
-      }
-      log.info(`copying kernel ${k.version} of ${d.base.name} to ${a.dir}`);
-      await copyKernel(k, a.dir);
-    });
+    try {
+      await withKernel(d.base, opts.inventory, ctx.bootDir, async (k) => {
+        if (!k) throw new NoKernelError(`no kernel found in base ${d.base.name} (looked in its /boot, /usr/lib/modules/*/vmlinuz and ${ctx.bootDir})`);
+        log.info(`copying kernel ${k.version} of ${d.base.name} to ${a.dir}`);
+        await copyKernel(k, a.dir);
+      });
+    } catch (e) {
+      if (e instanceof ImgbasedError && e.message.startsWith('not enough space')) throw e;
+      log.warn(`${(e as Error).message}; layers of ${d.base.name} get no boot entry`);
+      skipped.add(a.owner);
+      continue;
+    }
     const kd = await readKernelDir(a.dir, a.owner);
     if (kd) ctx.kernelDirs.set(a.owner, kd);
   }
@@ -490,8 +498,12 @@ export async function syncBootEntries(opts: BootfsOptions): Promise<BootPlan> {
         const have = ctx.entries.find((e) => e.layer === a.layer);
         const template = have?.entry ? entryCmdline(have.entry) : ctx.template;
         const kd = ctx.kernelDirs.get(d.owner);
+        if (skipped.has(d.owner)) continue;
         content = kd ? renderLayerEntry(d, kd, vg, ctx.prefix, template, ctx.imgbasedLvs) : null;
-        if (content === null) throw new ImgbasedError(`no kernel for layer ${a.layer} in ${join(ctx.bootDir, KERNEL_SUBDIR, d.owner)}`);
+        if (content === null) {
+          log.warn(`no kernel for layer ${a.layer} in ${join(ctx.bootDir, KERNEL_SUBDIR, d.owner)}; no boot entry`);
+          continue;
+        }
       }
       await atomicWrite(a.file, content);
       print(`boot: ${a.why === 'create' ? 'created' : 'updated'} ${basename(a.file)}`);
@@ -596,7 +608,7 @@ export async function withBaseKernelFromLvm<T>(base: Base, inv: Inventory, bootD
         if (!wasActive) await deactivateLv(vg, lv.name).catch(() => undefined);
       }
     } catch (e) {
-      if (e instanceof ImgbasedError && /not enough space|no kernel found/.test(e.message)) throw e;
+      if (e instanceof NoKernelError || (e instanceof ImgbasedError && e.message.startsWith('not enough space'))) throw e;
       lastErr = e;
       log.warn(`cannot read the kernel from ${vg}/${lv.name}: ${(e as Error).message}`);
     }

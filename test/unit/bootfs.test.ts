@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { buildInventory, type Inventory, type LvRecord } from '../../src/core/inventory';
 import {
@@ -135,10 +136,28 @@ describe('syncBootEntries', () => {
     expect(fk.calls).toEqual([]);
   });
 
-  it('fails before writing any entry when a base has no kernel', async () => {
+  it('skips (with a warning) the layers of a base without a kernel, and retries on the next sync', async () => {
+    const { boot, fk, opts } = setup();
+    const some = async <T>(b: { name: string }, i: Inventory, d: string, fn: (k: KernelFiles | null) => Promise<T>) =>
+      b.name === 'A-1-0' ? fn(null) : fk.withBaseKernel(b, i, d, fn);
+    const inv = inventory(['A-1-0', 'B-2-0'], ['A-1-0+1', 'B-2-0+1']);
+    await syncBootEntries(opts(inv, { withBaseKernel: some }));
+    expect(readdirSync(join(boot, 'loader/entries'))).toEqual(['imgbased-B-2-0+1.conf']);
+    const plan = await planBootEntries(opts(inv));
+    expect(plan.actions.map((a) => a.kind)).toEqual(['copy-kernel', 'write-entry']);
+    await syncBootEntries(opts(inv));
+    expect(readdirSync(join(boot, 'loader/entries')).sort()).toEqual(['imgbased-A-1-0+1.conf', 'imgbased-B-2-0+1.conf']);
+  });
+
+  it('refuses to copy when /boot lacks space, writing nothing', async () => {
     const { boot, opts } = setup();
-    const noKernel = async <T>(_b: unknown, _i: unknown, _d: string, fn: (k: KernelFiles | null) => Promise<T>) => fn(null);
-    await expect(syncBootEntries(opts(inventory(['A-1-0'], ['A-1-0+1']), { withBaseKernel: noKernel }))).rejects.toThrow(/no kernel found for base A-1-0/);
+    const huge = async <T>(_b: unknown, _i: unknown, _d: string, fn: (k: KernelFiles | null) => Promise<T>) => {
+      const f = join(boot, '..', `sparse-${Date.now()}`);
+      execFileSync('truncate', ['-s', '15T', f]);
+      dirs.push(f);
+      return fn({ version: '1', kernel: f, initrd: null, osRelease: null });
+    };
+    await expect(syncBootEntries(opts(inventory(['A-1-0'], ['A-1-0+1']), { withBaseKernel: huge }))).rejects.toThrow(/not enough space/);
     expect(existsSync(join(boot, 'loader/entries'))).toBe(false);
   });
 
