@@ -1,0 +1,189 @@
+// Issue 5 acceptance: boot entries per layer, booted through the lab disk's real on-disk GRUB (SeaBIOS -> GRUB ->
+// /boot/grub/grub.cfg made by Debian's grub-mkconfig with our /etc/grub.d/42_imgbased).
+//
+// One overlay of the lead's layered host (2 bases, 3 layers made by the imgbase verbs), five chained GRUB boots:
+//   B1 default            -> newest layer; menu order; bootctl; grub-mkconfig | grub-script-check; foreign entry;
+//                            weird title; `boot --next <oldest>`
+//   B2 one-shot           -> the oldest layer; next_entry consumed
+//   B3 back on default    -> newest layer again; `boot --set-default <middle>`
+//   B4 default persists   -> middle layer; `layer --remove <oldest>`
+//   B5 persists again     -> middle layer; removed layer gone from the menu; kernel-install plugin; base kernel
+//                            copy dropped only when its last layer goes; foreign entry still byte-identical
+import { createHash } from 'node:crypto';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { boot, expectDone, expectMarker, grubMenuEntries, outFile, overlay, type BootResult } from './lab/index.js';
+import { ensureLayeredHost } from './fixtures/layered.js';
+
+const NEWEST = 'Image-2.0-0+1';
+const MIDDLE = 'Image-1.0-0+2';
+const OLDEST = 'Image-1.0-0+1';
+const dm = (lv: string): string => `/dev/mapper/HostVG-${lv.replace(/-/g, '--')}`;
+
+const FOREIGN = 'title Hand made  \t\nlinux /vmlinuz-hand\n# a comment\noptions  root=/dev/sda1  quiet\n\n';
+const FOREIGN_SHA = createHash('sha256').update(FOREIGN).digest('hex');
+// PRETTY_NAME with quotes, $ and backslashes, in os-release's own shell quoting.
+const WEIRD_OS_RELEASE = String.raw`PRETTY_NAME="It's \"q\" \$HOME \\x"`;
+const WEIRD_TITLE = `It's "q" $HOME \\x`;
+
+const COMMON = String.raw`set -u
+O=$LAB_OUT
+t() { local n=$1; shift; "$@" >"$O/$n.out" 2>"$O/$n.err"; local rc=$?; echo $rc >"$O/$n.rc"; mark "rc-$n" "$rc"; }
+env_list() { grub-editenv /boot/grub/grubenv list >"$O/env-$1.txt" 2>&1; mark "next-$1" "$(sed -n 's/^next_entry=//p' "$O/env-$1.txt")"; mark "saved-$1" "$(sed -n 's/^saved_entry=//p' "$O/env-$1.txt")"; }
+foreign_sha() { mark "foreign-sha-$1" "$(sha256sum /boot/loader/entries/zz-foreign.conf 2>/dev/null | cut -d' ' -f1)"; }
+ids() { grep -o "\-\-id 'imgbased-[^']*'" /boot/grub/grub.cfg | sed "s/--id 'imgbased-//; s/'$//" | xargs; }
+`;
+
+let disk = '';
+const results: Record<string, BootResult> = {};
+
+async function grubBoot(name: string, script: string): Promise<BootResult> {
+  const r = await boot({ name, disk, script: COMMON + script, timeoutS: 600, files: { 'foreign.conf': { text: FOREIGN } } });
+  results[name] = r;
+  expectDone(r);
+  return r;
+}
+
+/** Our entries in GRUB's menu, top to bottom, as layer names (titles end with "(LAYER)"). */
+function menuLayers(r: BootResult): string[] {
+  return grubMenuEntries(r.log).map((t) => /\((Image-[^()]+)\)$/.exec(t)?.[1]).filter((x): x is string => !!x);
+}
+const rc = (r: BootResult, n: string): number => Number(outFile(r, `${n}.rc`).trim());
+
+describe('boot entries through the on-disk GRUB', () => {
+  beforeAll(async () => {
+    const lab = inject('lab');
+    const host = await ensureLayeredHost(lab);
+    disk = await overlay(host.disk, 'boot-entries');
+  }, 60 * 60_000);
+
+  it('B1: menu lists one entry per layer newest first, default boots the newest layer; bootctl and grub-script-check are clean', async () => {
+    const r = await grubBoot('boot-entries-1', String.raw`
+t list imgbase boot --list
+t list-json imgbase boot --list --json
+cp /boot/grub/grub.cfg "$O/grub1.cfg"
+ls /boot/loader/entries >"$O/entries1.txt"
+ls /boot/imgbased >"$O/kernels1.txt"
+for f in /boot/loader/entries/imgbased-*.conf; do echo "== $f"; cat "$f"; done >"$O/our-entries1.txt"
+SYSTEMD_RELAX_ESP_CHECKS=1 SYSTEMD_RELAX_XBOOTLDR_CHECKS=1 bootctl --esp-path=/boot --boot-path=/boot list --no-pager >"$O/bootctl.out" 2>"$O/bootctl.err"; mark rc-bootctl $?
+t mkconfig grub-mkconfig -o "$O/mk.cfg"
+t script-check grub-script-check "$O/mk.cfg"
+t sync-idem imgbase boot --sync
+# A foreign entry placed by hand, and a base os-release with quotes, $ and backslashes in its PRETTY_NAME.
+cp "$LAB_SHARE/foreign.conf" /boot/loader/entries/zz-foreign.conf
+foreign_sha 1
+printf '%s\n' ${JSON.stringify(WEIRD_OS_RELEASE)} >/boot/imgbased/Image-1.0-0/os-release
+t sync-weird imgbase boot --sync
+cp /boot/grub/grub.cfg "$O/grub1b.cfg"
+t script-check-weird grub-script-check /boot/grub/grub.cfg
+t next imgbase boot --next ${OLDEST}
+env_list 1
+t list-after imgbase boot --list
+mark ids "$(ids)"
+sync
+`);
+    expectMarker(r, 'boot-root', dm(NEWEST));
+    expect(menuLayers(r)).toEqual([NEWEST, MIDDLE, OLDEST]);
+    expect(rc(r, 'list')).toBe(0);
+    const list = JSON.parse(outFile(r, 'list-json.out')) as { default: string; entries: Array<{ layer: string | null; ours: boolean; missing: string[] }> };
+    expect(list.default).toBe(NEWEST);
+    expect(list.entries.filter((e) => e.ours).map((e) => e.layer)).toEqual([NEWEST, MIDDLE, OLDEST]);
+    expect(list.entries.filter((e) => e.ours).every((e) => e.missing.length === 0)).toBe(true);
+    // systemd's BLS reader: our three entries, newest first, nothing missing, no warnings.
+    expectMarker(r, 'rc-bootctl', '0');
+    const bc = outFile(r, 'bootctl.out');
+    const bcErr = outFile(r, 'bootctl.err');
+    const ourIds = [...bc.matchAll(/id: (imgbased-\S+)\.conf/g)].map((m) => m[1]);
+    expect(ourIds).toEqual([`imgbased-${NEWEST}`, `imgbased-${MIDDLE}`, `imgbased-${OLDEST}`]);
+    for (const block of bc.split(/\n\s*\n/).filter((b) => b.includes('imgbased-'))) expect(block).not.toMatch(/No such file|warning/i);
+    expect(bcErr).not.toMatch(/imgbased/i);
+    // grub-mkconfig output (with our generator) passes grub-script-check.
+    expect(rc(r, 'mkconfig')).toBe(0);
+    expect(rc(r, 'script-check')).toBe(0);
+    expect(outFile(r, 'mk.cfg')).toContain(`--id 'imgbased-${NEWEST}'`);
+    expect(outFile(r, 'sync-idem.out')).toContain('up to date');
+    // Weird title: escaped in grub.cfg, which still passes grub-script-check.
+    expect(rc(r, 'sync-weird')).toBe(0);
+    expect(rc(r, 'script-check-weird')).toBe(0);
+    expect(outFile(r, 'grub1b.cfg')).toContain(`menuentry 'It'\\''s "q" $HOME \\x (${MIDDLE})'`);
+    expectMarker(r, 'foreign-sha-1', FOREIGN_SHA);
+    expect(rc(r, 'next')).toBe(0);
+    expectMarker(r, 'next-1', `imgbased-${OLDEST}`);
+    expectMarker(r, 'ids', [NEWEST, MIDDLE, OLDEST].join(' '));
+    console.log(`boot-entries B1: ${r.durationS.toFixed(0)}s`);
+  });
+
+  it('B2: --next lands on the chosen layer once; the weird title shows literally in the menu', async () => {
+    const r = await grubBoot('boot-entries-2', String.raw`
+env_list 2
+foreign_sha 2
+t status imgbase boot --status
+`);
+    expectMarker(r, 'boot-root', dm(OLDEST));
+    expectMarker(r, 'next-2', '');
+    expectMarker(r, 'foreign-sha-2', FOREIGN_SHA);
+    expect(grubMenuEntries(r.log)).toContain(`${WEIRD_TITLE} (${MIDDLE})`);
+    expect(menuLayers(r)).toEqual([NEWEST, MIDDLE, OLDEST]);
+  });
+
+  it('B3: the boot after the one-shot is back on the default; --set-default', async () => {
+    const r = await grubBoot('boot-entries-3', String.raw`
+t set-default imgbase boot --set-default ${MIDDLE}
+env_list 3
+t list imgbase boot --list --json
+sync
+`);
+    expectMarker(r, 'boot-root', dm(NEWEST));
+    expect(rc(r, 'set-default')).toBe(0);
+    expectMarker(r, 'saved-3', `imgbased-${MIDDLE}`);
+    expect((JSON.parse(outFile(r, 'list.out')) as { default: string }).default).toBe(MIDDLE);
+  });
+
+  it('B4: --set-default persists (1st reboot); layer --remove drops its entry and menu entry', async () => {
+    const r = await grubBoot('boot-entries-4', String.raw`
+t remove imgbase layer --remove ${OLDEST}
+ls /boot/loader/entries >"$O/entries4.txt"
+mark ids "$(ids)"
+foreign_sha 4
+sync
+`);
+    expectMarker(r, 'boot-root', dm(MIDDLE));
+    expect(rc(r, 'remove')).toBe(0);
+    expect(outFile(r, 'entries4.txt')).not.toContain(OLDEST);
+    expect(outFile(r, 'entries4.txt')).toContain('zz-foreign.conf');
+    expectMarker(r, 'ids', [NEWEST, MIDDLE].join(' '));
+    expectMarker(r, 'foreign-sha-4', FOREIGN_SHA);
+  });
+
+  it('B5: --set-default persists (2nd reboot); menu without the removed layer; kernel-install; kernel copies follow their last layer', async () => {
+    const r = await grubBoot('boot-entries-5', String.raw`
+kver=$(uname -r)
+mark kernels-before "$(ls /boot/imgbased | xargs)"
+t ki-add /etc/kernel/install.d/90-imgbased.install add "$kver" /boot/unused /boot/vmlinuz-"$kver" /boot/initrd.img-"$kver"
+mark ki-linux "$(sed -n 's/^linux //p' /boot/loader/entries/imgbased-${MIDDLE}.conf)"
+t ki-remove /etc/kernel/install.d/90-imgbased.install remove "$kver" /boot/unused
+mark ki-linux-after "$(sed -n 's/^linux //p' /boot/loader/entries/imgbased-${MIDDLE}.conf)"
+t remove-newest imgbase layer --remove ${NEWEST}
+mark kernels-after-layer "$(ls /boot/imgbased | xargs)"
+t remove-base imgbase base --remove Image-2.0-0
+mark kernels-after-base "$(ls /boot/imgbased | xargs)"
+mark ids "$(ids)"
+foreign_sha 5
+SYSTEMD_RELAX_ESP_CHECKS=1 SYSTEMD_RELAX_XBOOTLDR_CHECKS=1 bootctl --esp-path=/boot --boot-path=/boot list --no-pager >"$O/bootctl.out" 2>"$O/bootctl.err"; mark rc-bootctl $?
+`);
+    expectMarker(r, 'boot-root', dm(MIDDLE));
+    expect(menuLayers(r)).toEqual([NEWEST, MIDDLE]);
+    expectMarker(r, 'kernels-before', 'Image-1.0-0 Image-2.0-0');
+    expect(rc(r, 'ki-add')).toBe(0);
+    expectMarker(r, 'ki-linux', new RegExp(`^/imgbased/${MIDDLE.replace(/[.+]/g, '\\$&')}/vmlinuz-`));
+    expectMarker(r, 'ki-linux-after', /^\/imgbased\/Image-1\.0-0\/vmlinuz-/);
+    expect(rc(r, 'remove-newest')).toBe(0);
+    // Base Image-2.0-0 still exists, but no layer uses its kernel copy any more.
+    expectMarker(r, 'kernels-after-layer', 'Image-1.0-0');
+    expectMarker(r, 'kernels-after-base', 'Image-1.0-0');
+    expectMarker(r, 'ids', MIDDLE);
+    expectMarker(r, 'foreign-sha-5', FOREIGN_SHA);
+    expectMarker(r, 'rc-bootctl', '0');
+    const times = Object.values(results).map((x) => x.durationS.toFixed(0)).join(', ');
+    console.log(`boot-entries: boot durations ${times} s`);
+  });
+});
