@@ -1,0 +1,50 @@
+// The initramfs decision as a table over a recorded-layout inventory: which layer is tried first, with which
+// reason, and how the request itself is reported as a fallback.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { buildInventory, parseLvsJson } from '../../src/core/inventory';
+import { bootCandidates } from '../../src/core/select';
+import { requestProblem } from '../../src/initrd/select';
+
+const inv = buildInventory(parseLvsJson(readFileSync(join(__dirname, 'fixtures/lvs-imgbased-host.json'), 'utf8')));
+// layers: Image-2-0+1 < Image-13-0+1 < Image-13-0+2
+
+describe('initrd select: request -> first layer, reason, reported fallback', () => {
+  it.each([
+    ['Image-13-0+1', 'Image-13-0+1', null],
+    ['latest', 'Image-13-0+2', null],
+    [null, 'Image-13-0+2', null],
+    ['Image-13-0+9', 'Image-13-0+2', 'not found in HostVG'],
+    ['Image-2-0+7', 'Image-2-0+1', 'not found in HostVG'],
+    ['Image-13-0', 'Image-13-0+2', 'is a base, not a layer; bases are never booted'],
+    ['', 'Image-13-0+2', 'empty imgbased.layer= value'],
+    ['../../x', 'Image-13-0+2', 'invalid layer name'],
+    ['$(reboot)', 'Image-13-0+2', 'invalid layer name'],
+    ['a b', 'Image-13-0+2', 'invalid layer name'],
+    ['"root+1"', 'Image-13-0+2', 'invalid layer name'],
+    ['x'.repeat(4096), 'Image-13-0+2', 'invalid layer name'],
+  ])('%j -> %s (%s)', (requested, first, why) => {
+    const c = bootCandidates({ requested, inventory: inv });
+    expect(c[0]?.layer).toBe(first);
+    expect(requested === null || requested === 'latest' ? null : requestProblem(inv, requested)).toBe(why);
+  });
+
+  it('a layer that failed is skipped and named in the next reason', () => {
+    const unusable = new Map([['Image-13-0+2', 'ext4 filesystem does not mount: bad superblock']]);
+    const c = bootCandidates({ requested: 'Image-13-0+2', inventory: inv, unusable });
+    expect(c[0]).toEqual({ layer: 'Image-13-0+1', reason: expect.stringContaining('Image-13-0+2 unusable: ext4 filesystem does not mount') });
+    expect(c.map((x) => x.layer)).toEqual(['Image-13-0+1', 'Image-2-0+1']);
+  });
+
+  it('every layer failed: nothing left to try', () => {
+    const unusable = new Map(inv.layers.map((l) => [l.name, 'x']));
+    expect(bootCandidates({ requested: 'latest', inventory: inv, unusable })).toEqual([]);
+  });
+
+  it('no imgbased VG: nothing to try, and the request is reported as not found', () => {
+    const empty = buildInventory([]);
+    expect(bootCandidates({ requested: 'latest', inventory: empty })).toEqual([]);
+    expect(requestProblem(empty, 'Image-13-0+1')).toBe('not found in any imgbased volume group');
+  });
+});
