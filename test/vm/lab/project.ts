@@ -1,0 +1,83 @@
+// Project disk: the host disk (qcow2 overlay) with the project installed by build/install inside the booted host
+// and the initramfs regenerated there by the guest's own dracut. Kernel + initrd are copied out for direct boots.
+import { execa } from 'execa';
+import { existsSync, readFileSync, renameSync } from 'node:fs';
+import path from 'node:path';
+import { contentKey, entryComplete, listFiles, publishDir, writeJsonAtomic } from './cache.js';
+import { guestDir, labDir, repoRoot } from './paths.js';
+import { HOST_APPEND, type HostEntry } from './provision.js';
+import { boot, expectDone, expectMarker } from './runner.js';
+
+export interface ProjectEntry {
+  key: string;
+  dir: string;
+  disk: string;
+  kernel: string;
+  initrd: string;
+}
+
+/** Repo paths that make up "the project as installed" (relative to the repo root). */
+export const PROJECT_INPUTS = ['dist/imgbase', 'dracut', 'grub', 'build/install', 'build/kernel-install.d'];
+
+export async function ensureBuilt(log: (s: string) => void): Promise<void> {
+  const bin = path.join(repoRoot(), 'dist', 'imgbase');
+  if (existsSync(bin)) return;
+  log('lab: dist/imgbase missing: running npm run build');
+  await execa('npm', ['run', 'build'], { cwd: repoRoot(), stdout: 'inherit', stderr: 'inherit' });
+  if (!existsSync(bin)) throw new Error('lab: npm run build did not produce dist/imgbase');
+}
+
+export async function projectKey(host: HostEntry): Promise<string> {
+  const root = repoRoot();
+  return contentKey({
+    strings: ['project-v1', host.key],
+    files: [...PROJECT_INPUTS.map((p) => path.join(root, p)), path.join(guestDir(), 'project.sh'), path.join(labDir(), 'project.ts')],
+    base: root,
+  });
+}
+
+function entry(key: string, dir: string): ProjectEntry {
+  return { key, dir, disk: path.join(dir, 'project.qcow2'), kernel: path.join(dir, 'vmlinuz'), initrd: path.join(dir, 'initrd.img') };
+}
+
+export async function ensureProject(cache: string, host: HostEntry, log: (s: string) => void): Promise<ProjectEntry> {
+  await ensureBuilt(log);
+  const key = await projectKey(host);
+  const dir = path.join(cache, `project-${key}`);
+  if (entryComplete(dir)) return entry(key, dir);
+  log(`lab: installing the project into a host disk overlay ${key} (one VM boot + dracut, ~2-3 min)`);
+  const t0 = Date.now();
+  await publishDir(dir, async (tmp) => {
+    const root = repoRoot();
+    const files: Record<string, { path: string }> = {};
+    for (const input of PROJECT_INPUTS)
+      for (const f of listFiles(path.join(root, input))) files[path.join('proj', path.relative(root, f))] = { path: f };
+    // The overlay's backing file is the final (published) project dir's sibling host disk: absolute, stable path.
+    const disk = path.join(tmp, 'project.qcow2');
+    await execa('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'qcow2', '-b', host.disk, disk]);
+    const r = await boot({
+      name: 'lab-project',
+      disk,
+      kernel: host.kernel,
+      initrd: host.initrd,
+      append: HOST_APPEND,
+      script: readFileSync(path.join(guestDir(), 'project.sh'), 'utf8'),
+      files,
+      timeoutS: 900,
+      smp: 2,
+    });
+    expectDone(r);
+    expectMarker(r, 'project', 'installed');
+    renameSync(path.join(r.outDir, 'vmlinuz'), path.join(tmp, 'vmlinuz'));
+    renameSync(path.join(r.outDir, 'initrd.img'), path.join(tmp, 'initrd.img'));
+    writeJsonAtomic(path.join(tmp, 'meta.json'), {
+      host: host.key,
+      imgbaseRuns: r.markers['imgbase-runs']?.[0] ?? null,
+      dracutSeconds: r.markers['dracut-seconds']?.[0] ?? null,
+      bootSeconds: r.durationS,
+      built: new Date().toISOString(),
+    });
+  });
+  log(`lab: project disk ready in ${((Date.now() - t0) / 1000).toFixed(0)}s`);
+  return entry(key, dir);
+}

@@ -1,0 +1,84 @@
+// qemu-system-x86_64 argv (TCG only: this host has no usable KVM) and running it under an outer timeout.
+import { execa } from 'execa';
+
+export interface DiskSpec {
+  file: string;
+  /** qcow2 | raw; default from the file extension (.qcow2 -> qcow2, else raw). */
+  format?: 'qcow2' | 'raw';
+  readonly?: boolean;
+  /** qemu snapshot=on: the guest may write, writes are discarded at exit. */
+  snapshot?: boolean;
+}
+
+export interface QemuSpec {
+  disks: Array<string | DiskSpec>;
+  serialLog: string;
+  shareDir?: string;
+  kernel?: string;
+  initrd?: string;
+  append?: string;
+  smp: number;
+  memMiB: number;
+}
+
+function driveArg(d: string | DiskSpec): string {
+  const spec: DiskSpec = typeof d === 'string' ? { file: d } : d;
+  if (/[,]/.test(spec.file)) throw new Error(`lab: disk path must not contain ',': ${spec.file}`);
+  const format = spec.format ?? (spec.file.endsWith('.qcow2') ? 'qcow2' : 'raw');
+  const parts = [`file=${spec.file}`, 'if=virtio', `format=${format}`, 'cache=unsafe'];
+  if (spec.readonly) parts.push('readonly=on', 'file.locking=off');
+  if (spec.snapshot) parts.push('snapshot=on', 'file.locking=off');
+  return parts.join(',');
+}
+
+export function qemuArgv(spec: QemuSpec): string[] {
+  const argv = [
+    '-accel', 'tcg',
+    '-m', String(spec.memMiB),
+    '-smp', String(spec.smp),
+    '-nodefaults',
+    '-display', 'none',
+    '-monitor', 'none',
+    '-serial', `file:${spec.serialLog}`,
+    '-no-reboot',
+  ];
+  for (const d of spec.disks) argv.push('-drive', driveArg(d));
+  if (spec.shareDir) {
+    if (/[,]/.test(spec.shareDir)) throw new Error(`lab: share path must not contain ',': ${spec.shareDir}`);
+    argv.push('-virtfs', `local,path=${spec.shareDir},mount_tag=lab,security_model=none,id=lab`);
+  }
+  if (spec.kernel) {
+    argv.push('-kernel', spec.kernel);
+    if (spec.initrd) argv.push('-initrd', spec.initrd);
+    argv.push('-append', spec.append ?? '');
+  } else if (spec.initrd || spec.append) {
+    throw new Error('lab: initrd/append need a kernel (direct boot)');
+  }
+  return argv;
+}
+
+export interface QemuRun {
+  exitCode: number | undefined;
+  timedOut: boolean;
+  stderr: string;
+  durationS: number;
+}
+
+/** Run qemu; SIGTERM at the timeout and SIGKILL 5 s later. Never throws for a guest failure. */
+export async function runQemu(argv: string[], timeoutS: number): Promise<QemuRun> {
+  const t0 = Date.now();
+  const r = await execa('qemu-system-x86_64', argv, {
+    reject: false,
+    timeout: timeoutS * 1000,
+    killSignal: 'SIGTERM',
+    forceKillAfterDelay: 5000,
+    stdin: 'ignore',
+    all: false,
+  });
+  return {
+    exitCode: r.exitCode,
+    timedOut: r.timedOut === true,
+    stderr: String(r.stderr ?? ''),
+    durationS: (Date.now() - t0) / 1000,
+  };
+}
