@@ -21,7 +21,7 @@ describe('parseLvsJson', () => {
     expect(pool).toMatchObject({
       vg: 'HostVG', attr: 'twi-aotz--', sizeBytes: 32 * 1024 ** 3, pool: '', segtype: 'thin-pool', tags: ['imgbased:pool'],
       vgTags: ['imgbased:vg'], dataPercent: 23.45, metadataPercent: 10.12, active: true, readOnly: false,
-      skipActivation: false, metadataSizeBytes: 16 * 1024 ** 2, path: '/dev/HostVG/pool',
+      skipActivation: false, metadataSizeBytes: 16 * 1024 ** 2, path: '', // a thin pool has no device path
     });
     const base = recs.find((r) => r.name === 'Image-2-0')!;
     expect(base).toMatchObject({ readOnly: true, skipActivation: true, active: false, origin: 'root', dataPercent: null });
@@ -231,5 +231,25 @@ describe('parseLvsJson: other lvm output shapes', () => {
     ] }] });
     const [a, b] = parseLvsJson(text);
     expect([a!.skipActivation, a!.readOnly, b!.skipActivation, b!.readOnly]).toEqual([true, true, false, false]);
+  });
+});
+
+describe('recorded in the VM lab (lvm 2.03.16, fixtures/record-lvs.sh)', () => {
+  test.each(['lvs-recorded-lab.json', 'lvs-recorded-lab-numeric.json'])('%s', (file) => {
+    const recs = parseLvsJson(fixture(file));
+    const i = buildInventory(recs);
+    expect(i.vg).toBe('HostVG');
+    expect(i.pool).toMatchObject({ name: 'pool', path: '', dataPercent: expect.any(Number), metadataPercent: expect.any(Number), metadataSizeBytes: 134217728 });
+    expect(names(i.bases)).toEqual(['Image-2-0', 'Image-13-0']);
+    expect(names(i.layers)).toEqual(['Image-2-0+1', 'Image-13-0+1', 'Image-13-0+2']);
+    expect(kinds(i)).toEqual(['untagged Image-2-0+3']);
+    const rec = (n: string): LvRecord => recs.find((r) => r.name === n)!;
+    // Inactive writable LVs report lv_permissions "unknown": still writable.
+    expect(rec('Image-2-0+1')).toMatchObject({ readOnly: false, skipActivation: true, active: false, dataPercent: null });
+    expect(rec('Image-13-0')).toMatchObject({ readOnly: true, skipActivation: true, active: false });
+    expect(rec('Image-13-0+2')).toMatchObject({ readOnly: false, skipActivation: true, active: true, dataPercent: 0 });
+    expect(rec('root')).toMatchObject({ tags: ['imgbased:init'], skipActivation: false, active: true, sizeBytes: 4294967296 });
+    expect(rec('swap')).toMatchObject({ segtype: 'linear', pool: '', vgFreeBytes: 1212153856, vgSizeBytes: 12251561984 });
+    expect(nextLayerName(i, 'Image-2-0')).toBe('Image-2-0+4');
   });
 });
