@@ -8,7 +8,7 @@ test('provisioned host boots via on-disk BIOS GRUB into HostVG/root (thin LV)', 
   const r = await boot({
     name: 'lab-grub',
     disk, // no kernel: SeaBIOS -> GRUB on vda -> /boot/grub/grub.cfg -> kernel + initrd from vda1
-    timeoutS: 300,
+    timeoutS: 600,
     script: [
       'src=$(findmnt -no SOURCE /)',
       'mark root "$src"',

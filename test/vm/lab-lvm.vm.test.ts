@@ -18,7 +18,7 @@ test('guest script creates and removes thin LVs; lvs JSON comes back', async () 
     kernel: lab.kernel,
     initrd: lab.initrd,
     append: lab.hostAppend,
-    timeoutS: 300,
+    timeoutS: 600,
     script: [
       'set -eux',
       'lvcreate -y -V 1G -T HostVG/pool -n t1 --addtag lab:test',

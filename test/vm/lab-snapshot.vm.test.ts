@@ -12,7 +12,7 @@ test('direct boot into a thin snapshot with activation skip', async () => {
     kernel: lab.kernel,
     initrd: lab.initrd,
     append: lab.hostAppend,
-    timeoutS: 300,
+    timeoutS: 600,
     script: [
       'set -eux',
       'echo snapshot-was-here >/etc/lab-snapshot-proof', // written before the snapshot: must be there in it
@@ -33,7 +33,7 @@ test('direct boot into a thin snapshot with activation skip', async () => {
     kernel: lab.kernel,
     initrd: lab.initrd,
     append: 'root=/dev/HostVG/snap rd.lvm.lv=HostVG/snap rw',
-    timeoutS: 300,
+    timeoutS: 600,
     script: [
       'src=$(findmnt -no SOURCE /)',
       'mark root "$src"',

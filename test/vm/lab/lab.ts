@@ -3,6 +3,7 @@ import { execa } from 'execa';
 import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { withLock, writeJsonAtomic } from './cache.js';
+import { safeRm } from './chroot.js';
 import { ensureImage } from './image.js';
 import { cacheDir, repoRoot } from './paths.js';
 import { ensureHost, HOST_APPEND } from './provision.js';
@@ -44,13 +45,29 @@ export async function checkPrerequisites(): Promise<void> {
     );
 }
 
-/** Keep the newest `keep` project entries (they are small overlays + kernels); older ones go. */
-function pruneProjects(cache: string, keep: number): void {
+/** Keep the newest `keep` entries of a kind (other checkouts may share the cache); older ones go. */
+function prune(cache: string, kind: string, keep: number, inUse: string): void {
   const entries = readdirSync(cache)
-    .filter((n) => /^project-[0-9a-f]{16}$/.test(n))
+    .filter((n) => new RegExp(`^${kind}-[0-9a-f]{16}$`).test(n) && n !== inUse)
     .map((n) => ({ n, t: statSync(path.join(cache, n)).mtimeMs }))
     .sort((a, b) => b.t - a.t);
-  for (const e of entries.slice(keep)) rmSync(path.join(cache, e.n), { recursive: true, force: true });
+  for (const e of entries.slice(Math.max(0, keep - 1))) rmSync(path.join(cache, e.n), { recursive: true, force: true });
+}
+
+/** Half-built entries of dead processes (*.tmp-PID-*, tree-PID). */
+async function removeStale(cache: string): Promise<void> {
+  for (const n of readdirSync(cache)) {
+    const m = /\.tmp-(\d+)-\d+$/.exec(n) ?? /^tree-(\d+)$/.exec(n);
+    if (!m) continue;
+    const pid = Number(m[1]);
+    let alive = true;
+    try {
+      process.kill(pid, 0);
+    } catch (e) {
+      alive = (e as NodeJS.ErrnoException).code === 'EPERM';
+    }
+    if (!alive) await safeRm(path.join(cache, n));
+  }
 }
 
 export async function ensureLab(log: (s: string) => void = (s) => process.stderr.write(`${s}\n`)): Promise<Lab> {
@@ -59,12 +76,15 @@ export async function ensureLab(log: (s: string) => void = (s) => process.stderr
   const cache = cacheDir();
   mkdirSync(cache, { recursive: true });
   return withLock(path.join(cache, 'lab.lock'), async () => {
+    await removeStale(cache);
     const fresh = path.join(cache, `tree-${process.pid}`);
     try {
       const img = await ensureImage(cache, log, fresh);
       const host = await ensureHost(cache, img, log, fresh);
-      const proj = await ensureProject(cache, host, log);
-      pruneProjects(cache, 6);
+      const proj = await ensureProject(cache, img, host, log);
+      prune(cache, 'project', 6, `project-${proj.key}`);
+      prune(cache, 'host', 2, `host-${host.key}`);
+      prune(cache, 'image', 2, `image-${img.key}`);
       const lab: Lab = {
         cacheDir: cache,
         kernel: host.kernel,
