@@ -2,7 +2,7 @@
 // reads the inventory with one `lvs`, asks core for the ordered candidates, and takes the first layer that
 // activates and whose filesystem mounts. Then: the boot decision goes to /run/imgbased/boot-status.json, one line
 // to the console and journal, and a udev rule gives that LV the /dev/imgbased/root alias sysroot.mount waits for.
-import { access, mkdir, readdir, readFile, rmdir } from 'node:fs/promises';
+import { lstat, mkdir, readdir, readFile, rmdir } from 'node:fs/promises';
 import { BOOT_STATUS_DIR, BOOT_STATUS_PATH, renderBootStatus, showValue, type BootFallback, type BootStatus } from '../core/boot-status';
 import { imgbasedArgs, parseCmdline } from '../core/cmdline';
 import { dmName } from '../core/dm';
@@ -158,7 +158,8 @@ export async function checkFilesystem(dev: string, initPaths: string[] | null): 
   let why: string | null = null;
   try {
     if (initPaths !== null) {
-      const found = await Promise.all(initPaths.map((p) => access(`${PROBE_DIR}/${p}`).then(() => true, () => false)));
+      // lstat, not access: /sbin/init is often an absolute symlink, which would resolve inside the initramfs.
+      const found = await Promise.all(initPaths.map((p) => lstat(`${PROBE_DIR}/${p}`).then(() => true, () => false)));
       if (!found.some(Boolean)) why = `no init in the filesystem (${initPaths.map((p) => `/${p}`).join(', ')})`;
     }
   } finally {
