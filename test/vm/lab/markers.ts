@@ -32,20 +32,36 @@ export function tail(log: string, n = 40): string {
   return lines.slice(-n).join('\n');
 }
 
+export interface GrubEntry {
+  title: string;
+  /** Drawn highlighted ("*" in the first column): the entry GRUB will boot. */
+  selected: boolean;
+}
+
 /**
- * GRUB menu entry titles as drawn on the serial console. GRUB redraws the menu with cursor moves; after stripping
- * escapes, entry lines look like "*Debian GNU/Linux" / " Advanced options..." framed by box characters.
+ * GRUB menu entries as drawn on the serial console, in screen order, from the last menu drawn. GRUB positions each
+ * entry row with a cursor move to column 3 (ESC[row;3H) inside its box, the selected one starting with '*'.
+ * Use this instead of matching raw text: the screen is escape sequences without newlines.
  */
-export function grubMenuEntries(log: string): string[] {
-  const text = stripEscapes(log);
-  const seen: string[] = [];
-  for (const line of text.split('\n')) {
-    // Box-drawing may be ASCII (+-|) or UTF-8; entries are between '|' / '│' frame chars.
-    const m = /^[|│]\s?([* ])(.+?)\s*[|│]?\s*$/.exec(line);
-    if (!m) continue;
-    const title = m[2]!.trim();
-    if (!title || /^[-─+]+$/.test(title)) continue;
-    if (!seen.includes(title)) seen.push(title);
+export function grubMenu(log: string): GrubEntry[] {
+  // The last menu drawn: GRUB clears the screen (ESC[H ESC[J) before each full redraw.
+  const draws = log.split('GNU GRUB');
+  const last = draws.length > 1 ? draws[draws.length - 1]! : '';
+  const rows = new Map<number, GrubEntry>();
+  for (const m of last.matchAll(/\x1b\[(\d+);3H([^\x1b\r\n]*)/g)) {
+    const row = Number(m[1]);
+    const text = m[2]!;
+    const title = text.slice(1).trim();
+    if (!title || /^[-+|]+$/.test(title)) {
+      rows.delete(row);
+      continue;
+    }
+    rows.set(row, { title, selected: text.startsWith('*') });
   }
-  return seen;
+  return [...rows.entries()].sort((a, b) => a[0] - b[0]).map(([, e]) => e);
+}
+
+/** Titles of grubMenu(log). */
+export function grubMenuEntries(log: string): string[] {
+  return grubMenu(log).map((e) => e.title);
 }
