@@ -6,6 +6,7 @@ import { contentKey, entryComplete, publishDir, readJson, writeJsonAtomic } from
 import { guestDir, labDir } from './paths.js';
 
 export const SUITE = 'bookworm';
+const IMAGE_FORMAT = 'image-v1';
 
 /** Packages of the guest (minbase adds only Essential + apt). binutils makes dracut's strip trap real. */
 export const PACKAGES = [
@@ -64,8 +65,9 @@ export function mirrorLines(): string[] {
 
 export async function imageKey(): Promise<string> {
   return contentKey({
-    strings: ['image-v1', SUITE, ...PACKAGES, ...DPKG_EXCLUDES, ...mirrorLines()],
-    files: [...IMAGE_FILES.map((f) => path.join(guestDir(), f)), path.join(labDir(), 'image.ts')],
+    // Bump IMAGE_FORMAT when image.ts changes what it builds (the .ts file itself is not hashed).
+    strings: [IMAGE_FORMAT, SUITE, ...PACKAGES, ...DPKG_EXCLUDES, ...mirrorLines()],
+    files: IMAGE_FILES.map((f) => path.join(guestDir(), f)),
     base: labDir(),
   });
 }

@@ -1,7 +1,7 @@
 // Project disk: the host disk (qcow2 overlay) with the project installed by build/install inside the booted host
 // and the initramfs regenerated there by the guest's own dracut. Kernel + initrd are copied out for direct boots.
 import { execa } from 'execa';
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { contentKey, entryComplete, listFiles, publishDir, writeJsonAtomic } from './cache.js';
 import { guestDir, labDir, repoRoot } from './paths.js';
@@ -17,6 +17,8 @@ export interface ProjectEntry {
   kernel: string;
   initrd: string;
 }
+
+const PROJECT_FORMAT = 'project-v3';
 
 /** Repo paths that make up "the project as installed" (relative to the repo root). */
 export const PROJECT_INPUTS = ['dist/imgbase', 'dracut', 'grub', 'build/install', 'build/kernel-install.d'];
@@ -65,8 +67,9 @@ export async function ensureBuilt(log: (s: string) => void): Promise<void> {
 export async function projectKey(host: HostEntry): Promise<string> {
   const root = repoRoot();
   return contentKey({
-    strings: ['project-v2', host.key, GUEST_DRACUT ? 'guest-dracut' : `chroot-dracut ${INITRD_DRIVERS.join(' ')}`],
-    files: [...PROJECT_INPUTS.map((p) => path.join(root, p)), path.join(guestDir(), 'project.sh'), path.join(labDir(), 'project.ts')],
+    // Bump PROJECT_FORMAT when project.ts changes what it builds (the .ts file itself is not hashed).
+    strings: [PROJECT_FORMAT, host.key, GUEST_DRACUT ? 'guest-dracut' : `chroot-dracut ${INITRD_DRIVERS.join(' ')}`],
+    files: [...PROJECT_INPUTS.map((p) => path.join(root, p)), path.join(guestDir(), 'project.sh')],
     base: root,
   });
 }
@@ -92,7 +95,7 @@ export async function ensureProject(cache: string, img: ImageEntry, host: HostEn
     const disk = path.join(tmp, 'project.qcow2');
     await execa('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'qcow2', '-b', host.disk, disk]);
     const r = await boot({
-      name: 'lab-project',
+      name: `lab-project-${key}`,
       disk,
       kernel: host.kernel,
       initrd: host.initrd,
@@ -106,6 +109,7 @@ export async function ensureProject(cache: string, img: ImageEntry, host: HostEn
     expectMarker(r, 'project', 'installed');
     renameSync(path.join(r.outDir, 'vmlinuz'), path.join(tmp, 'vmlinuz'));
     renameSync(path.join(r.outDir, 'initrd.img'), path.join(tmp, 'initrd.img'));
+    rmSync(path.dirname(r.outDir), { recursive: true, force: true }); // the share (big copies); serial.log stays
     writeJsonAtomic(path.join(tmp, 'meta.json'), {
       host: host.key,
       initrdFrom: r.markers['initrd-from']?.[0] ?? null,

@@ -8,6 +8,7 @@ import { type ImageEntry, unpackImage } from './image.js';
 import { guestDir, labDir } from './paths.js';
 import { boot, expectDone, expectMarker } from './runner.js';
 
+const HOST_FORMAT = 'host-v2';
 export const HOST_DISK_SIZE = '12G';
 export const ROOT_LV_SIZE = '4G';
 /** Kernel args for a direct boot of the provisioned host's root LV. */
@@ -29,8 +30,10 @@ function entry(key: string, dir: string): HostEntry {
 
 export async function hostKey(img: ImageEntry): Promise<string> {
   return contentKey({
-    strings: ['host-v1', img.key, img.kver, HOST_DISK_SIZE, ROOT_LV_SIZE, HOST_APPEND],
-    files: [path.join(guestDir(), 'provision.sh'), path.join(labDir(), 'provision.ts')],
+    // Bump HOST_FORMAT when provision.ts changes what it builds (the .ts file itself is not hashed: cosmetic edits
+    // must not rebuild everyone's lab).
+    strings: [HOST_FORMAT, img.key, img.kver, HOST_DISK_SIZE, ROOT_LV_SIZE, HOST_APPEND],
+    files: [path.join(guestDir(), 'provision.sh')],
     base: labDir(),
   });
 }
@@ -57,7 +60,7 @@ export async function ensureHost(cache: string, img: ImageEntry, log: (s: string
     const disk = path.join(tmp, 'host.qcow2');
     await execa('qemu-img', ['create', '-q', '-f', 'qcow2', disk, HOST_DISK_SIZE]);
     const r = await boot({
-      name: 'lab-provision',
+      name: `lab-provision-${key}`,
       disk,
       extraDisks: [
         { file: rootImg, format: 'raw', snapshot: true }, // vdb: the provisioning VM's own root (writes discarded)
@@ -72,8 +75,9 @@ export async function ensureHost(cache: string, img: ImageEntry, log: (s: string
     });
     expectDone(r);
     expectMarker(r, 'provisioned', 'ok');
-    rmSync(rootImg, { force: true });
     copyFileSync(path.join(r.outDir, 'lvs.json'), path.join(tmp, 'lvs.json'));
+    rmSync(rootImg, { force: true });
+    rmSync(path.dirname(r.outDir), { recursive: true, force: true }); // the share (big copies); serial.log stays
     writeJsonAtomic(path.join(tmp, 'meta.json'), {
       kver,
       image: img.key,
