@@ -154,7 +154,7 @@ export async function checkFilesystem(dev: string, initPaths: string[] | null): 
   if (type === 'xfs') options.push('norecovery', 'nouuid');
   await mkdir(PROBE_DIR, { recursive: true });
   const m = await run('mount', ['-t', type, '-o', options.join(','), dev, PROBE_DIR], { allowFail: true });
-  if (m.exitCode !== 0) return `${type} filesystem does not mount: ${oneLine(m.stderr || `mount exit ${m.exitCode}`)}`;
+  if (m.exitCode !== 0) return `${type} filesystem does not mount: ${mountError(m.stderr, m.exitCode)}`;
   let why: string | null = null;
   try {
     if (initPaths !== null) {
@@ -175,6 +175,14 @@ async function publishAlias(kernel: string, layer: string): Promise<void> {
   await run('udevadm', ['control', '--reload']);
   await run('udevadm', ['trigger', '--action=change', '--subsystem-match=block', `--sysname-match=${kernel}`]);
   await run('udevadm', ['settle', '--timeout=30'], { allowFail: true });
+}
+
+/** util-linux puts the reason on the first line ("mount: DIR: wrong fs type, bad superblock on ...") and a
+ *  useless hint ("dmesg(1) may have more information ...") on the last. */
+export function mountError(stderr: string, exitCode: number): string {
+  const first = stderr.split('\n').map((l) => l.trim()).find((l) => l !== '' && !/^dmesg\(1\)/.test(l));
+  if (!first) return `mount exit ${exitCode}`;
+  return oneLine(first.replace(/^mount: [^:]*: /, '').replace(/\.$/, ''));
 }
 
 function oneLine(s: string): string {

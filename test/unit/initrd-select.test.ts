@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildInventory, parseLvsJson } from '../../src/core/inventory';
 import { bootCandidates } from '../../src/core/select';
-import { requestProblem } from '../../src/initrd/select';
+import { mountError, requestProblem } from '../../src/initrd/select';
 
 const inv = buildInventory(parseLvsJson(readFileSync(join(__dirname, 'fixtures/lvs-imgbased-host.json'), 'utf8')));
 // layers: Image-2-0+1 < Image-13-0+1 < Image-13-0+2
@@ -46,5 +46,13 @@ describe('initrd select: request -> first layer, reason, reported fallback', () 
     const empty = buildInventory([]);
     expect(bootCandidates({ requested: 'latest', inventory: empty })).toEqual([]);
     expect(requestProblem(empty, 'Image-13-0+1')).toBe('not found in any imgbased volume group');
+  });
+});
+
+describe('mountError', () => {
+  it('takes the reason, not the dmesg hint', () => {
+    const stderr = 'mount: /run/imgbased/probe: wrong fs type, bad option, bad superblock on /dev/dm-7, missing codepage or helper program, or other error.\n       dmesg(1) may have more information after failed mount system call.';
+    expect(mountError(stderr, 32)).toBe('wrong fs type, bad option, bad superblock on /dev/dm-7, missing codepage or helper program, or other error');
+    expect(mountError('', 32)).toBe('mount exit 32');
   });
 });

@@ -51,7 +51,7 @@ cp /run/imgbased/boot-status.json "$LAB_OUT/boot-status.raw.json" 2>/dev/null ||
 mark alias "$(readlink -f /dev/imgbased/root 2>/dev/null || echo none)"
 dmesg | grep 'imgbased:' >"$LAB_OUT/dmesg.txt" || true
 journalctl -b -o short-monotonic --no-pager 2>/dev/null | grep -E 'imgbase' >"$LAB_OUT/journal.txt" || true
-mark journal-booting "$(journalctl -b -o cat --no-pager 2>/dev/null | grep -c '^imgbased: booting ' || true)"
+mark journal-booting "$(journalctl -b -o short --no-pager 2>/dev/null | grep -c 'imgbased: booting ' || true)"
 mark booting "$(grep -o 'imgbased: booting .*' "$LAB_OUT/dmesg.txt" | head -n1)"
 mark unusable "$(grep -o 'imgbased: .* unusable: .*' "$LAB_OUT/dmesg.txt" | tr '\n' '|')"
 systemctl show -p InitRDTimestampMonotonic -p UserspaceTimestampMonotonic -p FirmwareTimestampMonotonic >"$LAB_OUT/times.txt"
