@@ -18,7 +18,8 @@ export function setSink(next: Sink): void {
 
 export const log = {
   debug(msg: string): void {
-    if (debugOn) sink(`imgbase: debug: ${msg}`);
+    // Elapsed time since start: under TCG the question is usually "where did the seconds go".
+    if (debugOn) sink(`imgbase: debug: +${(performance.now() / 1000).toFixed(2)}s ${msg}`);
   },
   info(msg: string): void {
     sink(`imgbase: ${msg}`);

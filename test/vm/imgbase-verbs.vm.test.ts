@@ -146,7 +146,7 @@ describe('imgbase verbs on real LVM thin', () => {
           'small.squashfs': { path: path.join(dir, 'small.squashfs') },
           'empty.xfs': { path: path.join(dir, 'empty.xfs') },
         },
-        timeoutS: 900,
+        timeoutS: 1800,
       });
       expectDone(result);
     } finally {
