@@ -103,14 +103,19 @@ export function entryCmdline(e: BlsEntry): string {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Ownership: file name imgbased-<layer>.conf AND the marker comment naming the same layer. Both, so that a file
+// Ownership: file name entryFileName(layer) AND the marker comment naming the same layer. Both, so that a file
 // someone copied or renamed is not mistaken for ours, and a hand-written file with our prefix is left alone.
 
 export const ENTRY_PREFIX = 'imgbased-';
 export const MARKER_PREFIX = 'imgbased: layer=';
-/** GRUB menuentry id and BLS entry id (file name without .conf) are the same string. */
+/**
+ * GRUB menuentry id and BLS entry id (file name without .conf) are the same string: "imgbased-<layer>" with the
+ * layer's '+' written as '_' ("imgbased-Image-2.0-0_1"). A file name ending in "+N.conf" would be read by
+ * systemd-boot/bootctl as boot counting ("+LEFT[-DONE]": tries left, id without the suffix; seen in the lab), so
+ * two layers of one base would share an id. Injective: base names have no '+', the index is digits only.
+ */
 export function entryId(layer: string): string {
-  return `${ENTRY_PREFIX}${layer}`;
+  return `${ENTRY_PREFIX}${layer.replace(/\+/g, '_')}`;
 }
 export function entryFileName(layer: string): string {
   return `${entryId(layer)}.conf`;
@@ -130,9 +135,8 @@ export function markerLayer(e: BlsEntry): string | null {
 /** The layer an entry file belongs to when it is ours, else null (foreign: never rewritten or removed). */
 export function ownedLayer(fileName: string, e: BlsEntry): string | null {
   if (!fileName.startsWith(ENTRY_PREFIX) || !fileName.endsWith('.conf')) return null;
-  const fromName = fileName.slice(ENTRY_PREFIX.length, -'.conf'.length);
   const fromMarker = markerLayer(e);
-  return fromMarker !== null && fromMarker === fromName ? fromName : null;
+  return fromMarker !== null && entryFileName(fromMarker) === fileName ? fromMarker : null;
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -81,12 +81,18 @@ describe('ownership', () => {
   it('needs the file name and the marker to agree', () => {
     const e = sample('X-1-0+1');
     expect(ownedLayer(entryFileName('X-1-0+1'), e)).toBe('X-1-0+1');
-    expect(ownedLayer('imgbased-X-1-0+2.conf', e)).toBeNull();
+    expect(ownedLayer('imgbased-X-1-0_2.conf', e)).toBeNull();
     expect(ownedLayer('other.conf', e)).toBeNull();
     const noMarker = parseBls('title hand-made\nlinux /k\n');
-    expect(ownedLayer('imgbased-X-1-0+1.conf', noMarker)).toBeNull();
-    expect(entryId('X-1-0+1')).toBe('imgbased-X-1-0+1');
+    expect(ownedLayer('imgbased-X-1-0_1.conf', noMarker)).toBeNull();
+    expect(entryId('X-1-0+1')).toBe('imgbased-X-1-0_1');
     expect(markerComment('X-1-0+1')).toBe('imgbased: layer=X-1-0+1');
+  });
+  it('never names a file like systemd boot counting (+LEFT[-DONE].conf)', () => {
+    for (const l of ['X-1-0+1', 'a-b-1.2-3+10', 'Image-2.0-0+123']) {
+      expect(entryFileName(l)).not.toMatch(/\+\d+(-\d+)?\.conf$/);
+      expect(ownedLayer(entryFileName(l), parseBls(`# ${markerComment(l)}\ntitle t\n`))).toBe(l);
+    }
   });
 });
 
@@ -161,10 +167,10 @@ describe('grub rendering', () => {
 
   it('emits one menuentry per layer, newest first, with stable ids', () => {
     const ids = [...menu.matchAll(/--id '([^']+)'/g)].map((m) => m[1]);
-    expect(ids).toEqual(['imgbased-X-1-0+2', 'imgbased-X-1-0+1']);
+    expect(ids).toEqual(['imgbased-X-1-0_2', 'imgbased-X-1-0_1']);
     expect(menu).toContain(`menuentry 'It'\\''s "quoted" $HOME \\back\\ ; } { menuentry' --class imgbased`);
     expect(menu).toContain('\tlinux /imgbased/debian-12-1/vmlinuz-6.1.0-26-amd64 root=/dev/HostVG/debian-12-1+2');
-    expect(menu).toContain("set imgbased_default='imgbased-X-1-0+2'");
+    expect(menu).toContain("set imgbased_default='imgbased-X-1-0_2'");
   });
 
   it('prefixes /boot when /boot is not its own filesystem', () => {

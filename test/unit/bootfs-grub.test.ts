@@ -72,11 +72,11 @@ describe.skipIf(!hasGrub)('grub/42_imgbased', () => {
     const r = runGenerator({});
     expect(r.status).toBe(0);
     const ids = [...r.stdout.matchAll(/--id '([^']+)'/g)].map((m) => m[1]);
-    expect(ids).toEqual(['imgbased-B-2-0+2', 'imgbased-B-2-0+1', 'imgbased-A-1-0+1']);
+    expect(ids).toEqual(['imgbased-B-2-0_2', 'imgbased-B-2-0_1', 'imgbased-A-1-0_1']);
     expect(r.stdout).toContain(`menuentry 'Bob'\\''s "OS" $HOME \\x ; { } (B-2-0+2)'`);
     // /boot here is a plain directory, so GRUB paths carry its path inside its filesystem.
     expect(r.stdout).toMatch(/\tlinux \S*\/boot\/imgbased\/B-2-0\/vmlinuz-6.1.0-9-amd64 root=\/dev\/HostVG\/B-2-0\+2 rd.lvm.lv=HostVG\/B-2-0\+2 ro console=ttyS0,115200 quiet imgbased.layer=B-2-0\+2\n/);
-    expect(r.stdout).toContain("set imgbased_default='imgbased-B-2-0+2'");
+    expect(r.stdout).toContain("set imgbased_default='imgbased-B-2-0_2'");
     expect(r.stdout).not.toContain('Other');
     const f = join(dir, 'out.cfg');
     writeFileSync(f, r.stdout);
@@ -103,7 +103,7 @@ describe('imgbase boot --list --json', () => {
   it('lists ours newest first with the default, then foreign entries', () => {
     const out = execFileSync(wrapper, ['boot', '--list', '--json', '--boot-dir', join(dir, 'boot')], { encoding: 'utf8' });
     const j = JSON.parse(out) as { default: string; entries: Array<{ file: string; ours: boolean; default: boolean; missing: string[] }> };
-    expect(j.entries.map((e) => e.file)).toEqual(['imgbased-B-2-0+2.conf', 'imgbased-B-2-0+1.conf', 'imgbased-A-1-0+1.conf', 'other.conf']);
+    expect(j.entries.map((e) => e.file)).toEqual(['imgbased-B-2-0_2.conf', 'imgbased-B-2-0_1.conf', 'imgbased-A-1-0_1.conf', 'other.conf']);
     expect(j.default).toBe('B-2-0+2');
     expect(j.entries[0]!.default).toBe(true);
     expect(j.entries[3]!.ours).toBe(false);

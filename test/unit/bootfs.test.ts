@@ -76,9 +76,9 @@ describe('syncBootEntries', () => {
     const inv = inventory(['A-1-0', 'B-2-0'], ['A-1-0+1', 'A-1-0+2', 'B-2-0+1']);
     await syncBootEntries(opts(inv));
     const files = readdirSync(join(boot, 'loader/entries')).sort();
-    expect(files).toEqual(['imgbased-A-1-0+1.conf', 'imgbased-A-1-0+2.conf', 'imgbased-B-2-0+1.conf']);
+    expect(files).toEqual(['imgbased-A-1-0_1.conf', 'imgbased-A-1-0_2.conf', 'imgbased-B-2-0_1.conf']);
     expect(fk.calls).toEqual(['A-1-0', 'B-2-0']);
-    const e = parseBls(readFileSync(join(boot, 'loader/entries/imgbased-A-1-0+2.conf'), 'utf8'));
+    const e = parseBls(readFileSync(join(boot, 'loader/entries/imgbased-A-1-0_2.conf'), 'utf8'));
     expect(e.title).toBe('Test OS A-1-0 (A-1-0+2)');
     expect(e.linux).toBe('/imgbased/A-1-0/vmlinuz-6.1.0-5-amd64');
     expect(e.initrd).toEqual(['/imgbased/A-1-0/initrd.img-6.1.0-5-amd64']);
@@ -101,12 +101,12 @@ describe('syncBootEntries', () => {
     mkdirSync(join(boot, 'loader/entries'), { recursive: true });
     writeFileSync(join(boot, 'loader/entries/debian.conf'), FOREIGN);
     // Named like ours but without our marker: not ours.
-    writeFileSync(join(boot, 'loader/entries/imgbased-A-1-0+9.conf'), 'title mine\nlinux /imgbased/A-1-0/vmlinuz-x\n');
+    writeFileSync(join(boot, 'loader/entries/imgbased-A-1-0_9.conf'), 'title mine\nlinux /imgbased/A-1-0/vmlinuz-x\n');
     await syncBootEntries(opts(inventory(['A-1-0'], ['A-1-0+1', 'A-1-0+2'])));
     const plan = await syncBootEntries(opts(inventory(['A-1-0'], ['A-1-0+2'])));
     expect(plan.actions.map((a) => a.kind)).toEqual(['remove-entry']);
     const files = readdirSync(join(boot, 'loader/entries')).sort();
-    expect(files).toEqual(['debian.conf', 'imgbased-A-1-0+2.conf', 'imgbased-A-1-0+9.conf']);
+    expect(files).toEqual(['debian.conf', 'imgbased-A-1-0_2.conf', 'imgbased-A-1-0_9.conf']);
     expect(readFileSync(join(boot, 'loader/entries/debian.conf'), 'utf8')).toBe(FOREIGN);
   });
 
@@ -130,7 +130,7 @@ describe('syncBootEntries', () => {
     expect(plan.actions.map((a) => a.kind)).toEqual(['copy-kernel', 'write-entry']);
     expect(out).toEqual([
       `would copy the kernel and initrd of A-1-0 to ${boot}/imgbased/A-1-0`,
-      `would create boot entry ${boot}/loader/entries/imgbased-A-1-0+1.conf for layer A-1-0+1`,
+      `would create boot entry ${boot}/loader/entries/imgbased-A-1-0_1.conf for layer A-1-0+1`,
     ]);
     expect(existsSync(join(boot, 'loader'))).toBe(false);
     expect(fk.calls).toEqual([]);
@@ -142,11 +142,11 @@ describe('syncBootEntries', () => {
       b.name === 'A-1-0' ? fn(null) : fk.withBaseKernel(b, i, d, fn);
     const inv = inventory(['A-1-0', 'B-2-0'], ['A-1-0+1', 'B-2-0+1']);
     await syncBootEntries(opts(inv, { withBaseKernel: some }));
-    expect(readdirSync(join(boot, 'loader/entries'))).toEqual(['imgbased-B-2-0+1.conf']);
+    expect(readdirSync(join(boot, 'loader/entries'))).toEqual(['imgbased-B-2-0_1.conf']);
     const plan = await planBootEntries(opts(inv));
     expect(plan.actions.map((a) => a.kind)).toEqual(['copy-kernel', 'write-entry']);
     await syncBootEntries(opts(inv));
-    expect(readdirSync(join(boot, 'loader/entries')).sort()).toEqual(['imgbased-A-1-0+1.conf', 'imgbased-B-2-0+1.conf']);
+    expect(readdirSync(join(boot, 'loader/entries')).sort()).toEqual(['imgbased-A-1-0_1.conf', 'imgbased-B-2-0_1.conf']);
   });
 
   it('refuses to copy when /boot lacks space, writing nothing', async () => {
@@ -165,7 +165,7 @@ describe('syncBootEntries', () => {
     const { boot, opts } = setup();
     const inv = inventory(['A-1-0'], ['A-1-0+1']);
     await syncBootEntries(opts(inv));
-    const f = join(boot, 'loader/entries/imgbased-A-1-0+1.conf');
+    const f = join(boot, 'loader/entries/imgbased-A-1-0_1.conf');
     writeFileSync(f, readFileSync(f, 'utf8').replace(/^options .*$/m, 'options root=/dev/sda9 quiet splash'));
     await syncBootEntries(opts(inv));
     expect(parseBls(readFileSync(f, 'utf8')).options).toEqual(['root=/dev/HostVG/A-1-0+1 rd.lvm.lv=HostVG/A-1-0+1 quiet splash imgbased.layer=A-1-0+1']);
@@ -180,9 +180,9 @@ describe('syncBootEntries', () => {
     writeFileSync(join(boot, 'imgbased/A-1-0+2/initrd.img-6.9.0-1-amd64'), 'new initrd');
     const plan = await syncBootEntries(opts(inv));
     expect(plan.actions.map((a) => a.kind)).toEqual(['write-entry']);
-    const e = parseBls(readFileSync(join(boot, 'loader/entries/imgbased-A-1-0+2.conf'), 'utf8'));
+    const e = parseBls(readFileSync(join(boot, 'loader/entries/imgbased-A-1-0_2.conf'), 'utf8'));
     expect(e.linux).toBe('/imgbased/A-1-0+2/vmlinuz-6.9.0-1-amd64');
-    expect(parseBls(readFileSync(join(boot, 'loader/entries/imgbased-A-1-0+1.conf'), 'utf8')).linux).toBe('/imgbased/A-1-0/vmlinuz-6.1.0-5-amd64');
+    expect(parseBls(readFileSync(join(boot, 'loader/entries/imgbased-A-1-0_1.conf'), 'utf8')).linux).toBe('/imgbased/A-1-0/vmlinuz-6.1.0-5-amd64');
   });
 
   it('regenerates the GRUB menu only when our entries or menu ids change, and unsets stale grubenv pointers', async () => {
@@ -191,11 +191,11 @@ describe('syncBootEntries', () => {
     writeFileSync(join(grubd, '42_imgbased'), '#!/bin/sh\n');
     mkdirSync(join(boot, 'grub'));
     writeFileSync(join(boot, 'grub/grub.cfg'), '# empty\n');
-    writeFileSync(join(boot, 'grub/grubenv'), '# GRUB Environment Block\nsaved_entry=imgbased-A-1-0+7\nnext_entry=gnulinux-simple\n####\n');
+    writeFileSync(join(boot, 'grub/grubenv'), '# GRUB Environment Block\nsaved_entry=imgbased-A-1-0_7\nnext_entry=gnulinux-simple\n####\n');
     const calls: string[][] = [];
     const exec = async (cmd: string, args: string[]) => {
       calls.push([cmd, ...args]);
-      if (cmd === 'grub-mkconfig') writeFileSync(args[1]!, "menuentry 'x' --id 'imgbased-A-1-0+1' {\n}\n");
+      if (cmd === 'grub-mkconfig') writeFileSync(args[1]!, "menuentry 'x' --id 'imgbased-A-1-0_1' {\n}\n");
       return { stdout: '', stderr: '', exitCode: 0 };
     };
     const more = { grub: 'auto' as const, grubDDir: grubd, exec };
@@ -217,11 +217,11 @@ describe('listing and grub script', () => {
     await syncBootEntries(opts(inventory(['A-1-0'], ['A-1-0+1', 'A-1-0+2', 'A-1-0+10'])));
     writeFileSync(join(boot, 'loader/entries/debian.conf'), FOREIGN);
     const l = await listBootEntries(boot);
-    expect(l.map((e) => e.file)).toEqual(['imgbased-A-1-0+10.conf', 'imgbased-A-1-0+2.conf', 'imgbased-A-1-0+1.conf', 'debian.conf']);
+    expect(l.map((e) => e.file)).toEqual(['imgbased-A-1-0_10.conf', 'imgbased-A-1-0_2.conf', 'imgbased-A-1-0_1.conf', 'debian.conf']);
     expect(l[0]!.missing).toEqual([]);
     expect(l[3]!.missing).toEqual(['/vmlinuz-6.1']);
     const s = await grubScript({ bootDir: boot, bootPrefix: '', prepare: '', manageDefault: true });
-    expect([...s.matchAll(/--id '([^']+)'/g)].map((m) => m[1])).toEqual(['imgbased-A-1-0+10', 'imgbased-A-1-0+2', 'imgbased-A-1-0+1']);
+    expect([...s.matchAll(/--id '([^']+)'/g)].map((m) => m[1])).toEqual(['imgbased-A-1-0_10', 'imgbased-A-1-0_2', 'imgbased-A-1-0_1']);
     expect(s).not.toContain('Hand made');
   });
 

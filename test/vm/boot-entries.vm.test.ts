@@ -11,13 +11,15 @@
 //                            copy dropped only when its last layer goes; foreign entry still byte-identical
 import { createHash } from 'node:crypto';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
-import { boot, expectDone, expectMarker, grubMenuEntries, outFile, overlay, type BootResult } from './lab/index.js';
+import { boot, expectDone, expectMarker, grubMenuEntries, outFile, overlay, stripEscapes, type BootResult } from './lab/index.js';
 import { ensureLayeredHost } from './fixtures/layered.js';
 
 const NEWEST = 'Image-2.0-0+1';
 const MIDDLE = 'Image-1.0-0+2';
 const OLDEST = 'Image-1.0-0+1';
 const dm = (lv: string): string => `/dev/mapper/HostVG-${lv.replace(/-/g, '--')}`;
+/** GRUB menuentry id = BLS entry id of a layer ('+' written '_': see entryId in src/core/bls.ts). */
+const id = (layer: string): string => `imgbased-${layer.replace('+', '_')}`;
 
 const FOREIGN = 'title Hand made  \t\nlinux /vmlinuz-hand\n# a comment\noptions  root=/dev/sda1  quiet\n\n';
 const FOREIGN_SHA = createHash('sha256').update(FOREIGN).digest('hex');
@@ -30,17 +32,35 @@ O=$LAB_OUT
 t() { local n=$1; shift; "$@" >"$O/$n.out" 2>"$O/$n.err"; local rc=$?; echo $rc >"$O/$n.rc"; mark "rc-$n" "$rc"; }
 env_list() { grub-editenv /boot/grub/grubenv list >"$O/env-$1.txt" 2>&1; mark "next-$1" "$(sed -n 's/^next_entry=//p' "$O/env-$1.txt")"; mark "saved-$1" "$(sed -n 's/^saved_entry=//p' "$O/env-$1.txt")"; }
 foreign_sha() { mark "foreign-sha-$1" "$(sha256sum /boot/loader/entries/zz-foreign.conf 2>/dev/null | cut -d' ' -f1)"; }
-ids() { grep -o "\-\-id 'imgbased-[^']*'" /boot/grub/grub.cfg | sed "s/--id 'imgbased-//; s/'$//" | xargs; }
+ids() { grep -o "\-\-id 'imgbased-[^']*'" /boot/grub/grub.cfg | sed "s/--id '//; s/'$//" | xargs; }
 `;
 
 let disk = '';
 const results: Record<string, BootResult> = {};
 
+/** What GRUB chose on the first attempt of each boot (its decision is made before the kernel starts). */
+const grubChoice: Record<string, string | null> = {};
+
 async function grubBoot(name: string, script: string): Promise<BootResult> {
-  const r = await boot({ name, disk, script: COMMON + script, timeoutS: 600, files: { 'foreign.conf': { text: FOREIGN } } });
+  const opts = { disk, script: COMMON + script, timeoutS: 600, files: { 'foreign.conf': { text: FOREIGN }, 'weird-os-release': { text: `${WEIRD_OS_RELEASE}\n` } } };
+  let r = await boot({ name, ...opts });
+  grubChoice[name] = grubBooted(r);
+  // TCG under load sometimes panics the kernel in early timer setup, long before anything of ours runs: boot
+  // once more. GRUB already consumed a one-shot next_entry, so the retry shows the default; B2 checks the
+  // first attempt's GRUB choice for that reason.
+  if (r.rc === null && !r.markers['agent-start'] && /Kernel panic|end trace|<\/TASK>/.test(r.log)) {
+    console.log(`${name}: early kernel panic under TCG, booting again`);
+    r = await boot({ name: `${name}-retry`, ...opts });
+  }
   results[name] = r;
   expectDone(r);
   return r;
+}
+
+/** GRUB's own record of what it booted: "Booting `TITLE'" on the serial console. */
+function grubBooted(r: BootResult): string | null {
+  const m = /Booting `([^\n]*)'/.exec(stripEscapes(r.log));
+  return m ? m[1]! : null;
 }
 
 /** Our entries in GRUB's menu, top to bottom, as layer names (titles end with "(LAYER)"). */
@@ -71,7 +91,7 @@ t sync-idem imgbase boot --sync
 # A foreign entry placed by hand, and a base os-release with quotes, $ and backslashes in its PRETTY_NAME.
 cp "$LAB_SHARE/foreign.conf" /boot/loader/entries/zz-foreign.conf
 foreign_sha 1
-printf '%s\n' ${JSON.stringify(WEIRD_OS_RELEASE)} >/boot/imgbased/Image-1.0-0/os-release
+cp "$LAB_SHARE/weird-os-release" /boot/imgbased/Image-1.0-0/os-release
 t sync-weird imgbase boot --sync
 cp /boot/grub/grub.cfg "$O/grub1b.cfg"
 t script-check-weird grub-script-check /boot/grub/grub.cfg
@@ -83,6 +103,7 @@ sync
 `);
     expectMarker(r, 'boot-root', dm(NEWEST));
     expect(menuLayers(r)).toEqual([NEWEST, MIDDLE, OLDEST]);
+    expect(grubChoice['boot-entries-1']).toMatch(/\(Image-2\.0-0\+1\)$/);
     expect(rc(r, 'list')).toBe(0);
     const list = JSON.parse(outFile(r, 'list-json.out')) as { default: string; entries: Array<{ layer: string | null; ours: boolean; missing: string[] }> };
     expect(list.default).toBe(NEWEST);
@@ -93,13 +114,14 @@ sync
     const bc = outFile(r, 'bootctl.out');
     const bcErr = outFile(r, 'bootctl.err');
     const ourIds = [...bc.matchAll(/id: (imgbased-\S+)\.conf/g)].map((m) => m[1]);
-    expect(ourIds).toEqual([`imgbased-${NEWEST}`, `imgbased-${MIDDLE}`, `imgbased-${OLDEST}`]);
+    expect(ourIds).toEqual([id(NEWEST), id(MIDDLE), id(OLDEST)]);
+    expect(bc).not.toMatch(/tries:/);
     for (const block of bc.split(/\n\s*\n/).filter((b) => b.includes('imgbased-'))) expect(block).not.toMatch(/No such file|warning/i);
     expect(bcErr).not.toMatch(/imgbased/i);
     // grub-mkconfig output (with our generator) passes grub-script-check.
     expect(rc(r, 'mkconfig')).toBe(0);
     expect(rc(r, 'script-check')).toBe(0);
-    expect(outFile(r, 'mk.cfg')).toContain(`--id 'imgbased-${NEWEST}'`);
+    expect(outFile(r, 'mk.cfg')).toContain(`--id '${id(NEWEST)}'`);
     expect(outFile(r, 'sync-idem.out')).toContain('up to date');
     // Weird title: escaped in grub.cfg, which still passes grub-script-check.
     expect(rc(r, 'sync-weird')).toBe(0);
@@ -107,8 +129,8 @@ sync
     expect(outFile(r, 'grub1b.cfg')).toContain(`menuentry 'It'\\''s "q" $HOME \\x (${MIDDLE})'`);
     expectMarker(r, 'foreign-sha-1', FOREIGN_SHA);
     expect(rc(r, 'next')).toBe(0);
-    expectMarker(r, 'next-1', `imgbased-${OLDEST}`);
-    expectMarker(r, 'ids', [NEWEST, MIDDLE, OLDEST].join(' '));
+    expectMarker(r, 'next-1', id(OLDEST));
+    expectMarker(r, 'ids', [NEWEST, MIDDLE, OLDEST].map(id).join(' '));
     console.log(`boot-entries B1: ${r.durationS.toFixed(0)}s`);
   });
 
@@ -118,7 +140,8 @@ env_list 2
 foreign_sha 2
 t status imgbase boot --status
 `);
-    expectMarker(r, 'boot-root', dm(OLDEST));
+    expect(grubChoice['boot-entries-2']).toMatch(/\(Image-1\.0-0\+1\)$/);
+    if (!r.name.endsWith('-retry')) expectMarker(r, 'boot-root', dm(OLDEST));
     expectMarker(r, 'next-2', '');
     expectMarker(r, 'foreign-sha-2', FOREIGN_SHA);
     expect(grubMenuEntries(r.log)).toContain(`${WEIRD_TITLE} (${MIDDLE})`);
@@ -127,14 +150,16 @@ t status imgbase boot --status
 
   it('B3: the boot after the one-shot is back on the default; --set-default', async () => {
     const r = await grubBoot('boot-entries-3', String.raw`
+mark next-3 "$(grub-editenv /boot/grub/grubenv list | sed -n 's/^next_entry=//p')"
 t set-default imgbase boot --set-default ${MIDDLE}
 env_list 3
 t list imgbase boot --list --json
 sync
 `);
     expectMarker(r, 'boot-root', dm(NEWEST));
+    expect(grubChoice['boot-entries-3']).toMatch(/\(Image-2\.0-0\+1\)$/);
     expect(rc(r, 'set-default')).toBe(0);
-    expectMarker(r, 'saved-3', `imgbased-${MIDDLE}`);
+    expectMarker(r, 'saved-3', id(MIDDLE));
     expect((JSON.parse(outFile(r, 'list.out')) as { default: string }).default).toBe(MIDDLE);
   });
 
@@ -147,10 +172,11 @@ foreign_sha 4
 sync
 `);
     expectMarker(r, 'boot-root', dm(MIDDLE));
+    expect(grubChoice['boot-entries-4']).toMatch(/\(Image-1\.0-0\+2\)$/);
     expect(rc(r, 'remove')).toBe(0);
     expect(outFile(r, 'entries4.txt')).not.toContain(OLDEST);
     expect(outFile(r, 'entries4.txt')).toContain('zz-foreign.conf');
-    expectMarker(r, 'ids', [NEWEST, MIDDLE].join(' '));
+    expectMarker(r, 'ids', [NEWEST, MIDDLE].map(id).join(' '));
     expectMarker(r, 'foreign-sha-4', FOREIGN_SHA);
   });
 
@@ -159,9 +185,9 @@ sync
 kver=$(uname -r)
 mark kernels-before "$(ls /boot/imgbased | xargs)"
 t ki-add /etc/kernel/install.d/90-imgbased.install add "$kver" /boot/unused /boot/vmlinuz-"$kver" /boot/initrd.img-"$kver"
-mark ki-linux "$(sed -n 's/^linux //p' /boot/loader/entries/imgbased-${MIDDLE}.conf)"
+mark ki-linux "$(sed -n 's/^linux //p' /boot/loader/entries/${id(MIDDLE)}.conf)"
 t ki-remove /etc/kernel/install.d/90-imgbased.install remove "$kver" /boot/unused
-mark ki-linux-after "$(sed -n 's/^linux //p' /boot/loader/entries/imgbased-${MIDDLE}.conf)"
+mark ki-linux-after "$(sed -n 's/^linux //p' /boot/loader/entries/${id(MIDDLE)}.conf)"
 t remove-newest imgbase layer --remove ${NEWEST}
 mark kernels-after-layer "$(ls /boot/imgbased | xargs)"
 t remove-base imgbase base --remove Image-2.0-0
@@ -171,6 +197,7 @@ foreign_sha 5
 SYSTEMD_RELAX_ESP_CHECKS=1 SYSTEMD_RELAX_XBOOTLDR_CHECKS=1 bootctl --esp-path=/boot --boot-path=/boot list --no-pager >"$O/bootctl.out" 2>"$O/bootctl.err"; mark rc-bootctl $?
 `);
     expectMarker(r, 'boot-root', dm(MIDDLE));
+    expect(grubChoice['boot-entries-5']).toMatch(/\(Image-1\.0-0\+2\)$/);
     expect(menuLayers(r)).toEqual([NEWEST, MIDDLE]);
     expectMarker(r, 'kernels-before', 'Image-1.0-0 Image-2.0-0');
     expect(rc(r, 'ki-add')).toBe(0);
@@ -180,7 +207,7 @@ SYSTEMD_RELAX_ESP_CHECKS=1 SYSTEMD_RELAX_XBOOTLDR_CHECKS=1 bootctl --esp-path=/b
     // Base Image-2.0-0 still exists, but no layer uses its kernel copy any more.
     expectMarker(r, 'kernels-after-layer', 'Image-1.0-0');
     expectMarker(r, 'kernels-after-base', 'Image-1.0-0');
-    expectMarker(r, 'ids', MIDDLE);
+    expectMarker(r, 'ids', id(MIDDLE));
     expectMarker(r, 'foreign-sha-5', FOREIGN_SHA);
     expectMarker(r, 'rc-bootctl', '0');
     const times = Object.values(results).map((x) => x.durationS.toFixed(0)).join(', ');
