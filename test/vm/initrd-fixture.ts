@@ -15,6 +15,9 @@ export function dm(lv: string, vg = VG): string {
 
 /** Proof that dracut's strip step left the binary alone (binutils is installed in the guest). */
 export const STRIP_PROOF = String.raw`kver=$(uname -r)
+# /boot is vda1; mount it when the booted layer's fstab did not.
+mountpoint -q /boot || mount /boot 2>/dev/null || mount -o ro /dev/vda1 /boot
+mark boot-mounted "$(mountpoint -q /boot && echo yes || echo no)"
 mark strip-tool "$(command -v strip || command -v eu-strip || echo none)"
 a=$(lsinitrd -f usr/sbin/imgbase "/boot/initrd.img-$kver" | sha256sum | cut -d' ' -f1)
 b=$(sha256sum /usr/sbin/imgbase | cut -d' ' -f1)
