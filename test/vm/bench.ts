@@ -29,6 +29,9 @@ before=$(pooldata)
 timed base-add-2g imgbase base --add Data-1.0-0 --from /mnt/imgs/data2g.ext4
 echo "base-add-2g-pool $(( $(pooldata) - before ))" >>"$LAB_OUT/times"
 lvcreate -q -V 2G -T HostVG/pool -n ddcopy >/dev/null
+# Without the device node dd would write a plain file into /dev.
+udevadm settle
+test -b /dev/HostVG/ddcopy
 before=$(pooldata)
 timed dd-sparse-2g dd if=/mnt/imgs/data2g.ext4 of=/dev/HostVG/ddcopy bs=1M conv=sparse,fsync status=none
 echo "dd-sparse-2g-pool $(( $(pooldata) - before ))" >>"$LAB_OUT/times"
