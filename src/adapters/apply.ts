@@ -1,6 +1,7 @@
 // Carries out a plan. Steps done so far are undone in reverse order when one fails, so a failed command
 // leaves LVM as it found it. IMGBASED_FAULT=<kind> makes the step of that kind fail (tests inject faults).
-import { readFile, writeFile, rename } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
+import { atomicWrite } from './atomic';
 import { ImgbasedError } from '../core/errors';
 import { describe, rewriteFstabRoot, type Action } from '../core/plan';
 import { copyImageSparse, growFs } from './image';
@@ -53,8 +54,7 @@ async function perform(a: Action, opts: ApplyOptions): Promise<Undo | null> {
         if (text === null) return;
         const next = rewriteFstabRoot(text, lvm.lvPath(a.vg, a.lv));
         if (next === text) return;
-        await writeFile(`${path}.imgbased-tmp`, next);
-        await rename(`${path}.imgbased-tmp`, path);
+        await atomicWrite(path, next);
       });
       return null;
     case 'read-only':

@@ -5,8 +5,7 @@
 // Planning reads files only; applying writes them. Entries we did not write are never rewritten or removed (byte for
 // byte); every write is atomic (temp file in the same directory, fsync, rename, fsync the directory), kernels are
 // copied before any entry points at them, and an entry is removed before the kernel copy it used.
-import { constants as fsc } from 'node:fs';
-import { copyFile, mkdir, open, readdir, readFile, rename, rm, stat, statfs, unlink } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, rename, rm, stat, statfs, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { ImgbasedError } from '../core/errors';
 import {
@@ -19,6 +18,9 @@ import { run, type RunResult } from './exec';
 import { withMounted } from './fs';
 import { activateLv, deactivateLv, lvPath } from './lvm';
 import { log } from './log';
+import { atomicWrite, fsyncPath } from './atomic';
+
+export { atomicWrite };
 
 export const DEFAULT_BOOT_DIR = '/boot';
 /** Directory (inside $BOOT) holding our kernel copies: imgbased/<base>/ and imgbased/<layer>/. */
@@ -368,36 +370,6 @@ async function exists(p: string): Promise<boolean> {
   } catch {
     return false;
   }
-}
-
-async function fsyncPath(p: string, flags = fsc.O_RDONLY): Promise<void> {
-  const fh = await open(p, flags);
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
-
-/** Write a file atomically: temp in the same directory, fsync, rename over, fsync the directory. */
-export async function atomicWrite(path: string, content: string): Promise<void> {
-  const dir = dirname(path);
-  await mkdir(dir, { recursive: true });
-  const tmp = join(dir, `.${basename(path)}.tmp-${process.pid}`);
-  const fh = await open(tmp, 'w', 0o644);
-  try {
-    await fh.writeFile(content);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  try {
-    await rename(tmp, path);
-  } catch (e) {
-    await unlink(tmp).catch(() => undefined);
-    throw e;
-  }
-  await fsyncPath(dir);
 }
 
 async function atomicRemove(path: string): Promise<void> {
