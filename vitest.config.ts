@@ -8,12 +8,15 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
+          // Projects with different worker limits run as separate groups: the fast unit tests first.
+          sequence: { groupOrder: 0 },
         },
       },
       {
         test: {
           name: 'vm',
           include: ['test/vm/**/*.vm.test.ts'],
+          sequence: { groupOrder: 1 },
           globalSetup: ['test/vm/global-setup.ts'],
           testTimeout: 30 * 60_000,
           hookTimeout: 60 * 60_000,
