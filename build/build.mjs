@@ -29,13 +29,14 @@ if (process.argv.includes('--bundle-only')) process.exit(0);
 const seaConfig = join(dist, 'sea-config.json');
 const blob = join(dist, 'imgbase.blob');
 writeFileSync(seaConfig, JSON.stringify({
-  main: join(dist, 'imgbase.cjs'),
-  output: blob,
+  // Relative paths: the blob records them, and the binary must not depend on where the repo is checked out.
+  main: 'imgbase.cjs',
+  output: 'imgbase.blob',
   disableExperimentalSEAWarning: true,
   // No code cache: V8's cache differs run to run, and a reproducible binary keeps the VM lab's cache keys stable.
   useCodeCache: false,
 }));
-execFileSync(process.execPath, ['--experimental-sea-config', seaConfig], { stdio: 'inherit' });
+execFileSync(process.execPath, ['--experimental-sea-config', 'sea-config.json'], { stdio: 'inherit', cwd: dist });
 
 const out = join(dist, 'imgbase');
 copyFileSync(process.execPath, out);
