@@ -21,7 +21,7 @@ mark root "$(findmnt -no SOURCE /)"
 
 function menu(r: BootResult): string {
   const entries = grubMenuEntries(r.log);
-  if (entries.length) return entries.map((e, i) => `${i === 0 ? '*' : ' '} ${e}`).join('\n');
+  if (entries.length) return entries.map((e) => `  ${e}`).join('\n');
   // Fall back to the raw screen lines that look like the menu.
   return stripEscapes(r.log).split('\n').filter((l) => /imgbased|Debian/.test(l)).slice(0, 12).join('\n');
 }
