@@ -6,8 +6,17 @@ import { mountDevice } from '../core/dm';
 export async function mountDmName(mountPoint: string): Promise<string | null> {
   const info = await readFile('/proc/self/mountinfo', 'utf8').catch(() => '');
   const dev = mountDevice(info, mountPoint.replace(/(.)\/+$/, '$1'));
-  if (!dev) return null;
-  const name = await readFile(`/sys/dev/block/${dev}/dm/name`, 'utf8').catch(() => null);
+  return dev ? dmNameAt(`/sys/dev/block/${dev}`) : null;
+}
+
+/** device-mapper name of a resolved device node such as /dev/dm-3, or null. */
+export async function dmNameOfNode(realPath: string): Promise<string | null> {
+  const m = /^\/dev\/(dm-\d+)$/.exec(realPath);
+  return m ? dmNameAt(`/sys/block/${m[1]}`) : null;
+}
+
+async function dmNameAt(sysDir: string): Promise<string | null> {
+  const name = await readFile(`${sysDir}/dm/name`, 'utf8').catch(() => null);
   return name ? name.trim() : null;
 }
 

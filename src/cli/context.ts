@@ -16,7 +16,7 @@ export interface Layout {
 }
 
 export function requireLayout(inv: Inventory): Layout {
-  if (!inv.vg || inv.bases.length + inv.layers.length === 0 && !inv.pool) {
+  if (!inv.vg) {
     throw new NotFoundError('no imgbased layout on this host', { hint: "create one with 'imgbase layout --init NVR --from /'" });
   }
   if (!inv.pool) throw new NotFoundError(`VG ${inv.vg} has no thin pool imgbased can use`, { hint: 'tag it with imgbased:pool' });

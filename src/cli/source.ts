@@ -1,9 +1,9 @@
 // Resolves the --from of `layout --init` (a mount point, a /dev path or VG/LV) to the LV record it names.
-import { readFile, realpath, stat } from 'node:fs/promises';
+import { realpath, stat } from 'node:fs/promises';
 import { NotFoundError, UsageError } from '../core/errors';
 import { dmName } from '../core/dm';
 import type { LvRecord } from '../core/inventory';
-import { mountDmName } from '../adapters/system';
+import { dmNameOfNode, mountDmName } from '../adapters/system';
 
 export async function resolveSource(records: LvRecord[], from: string): Promise<LvRecord> {
   let dm: string | null = null;
@@ -18,7 +18,7 @@ export async function resolveSource(records: LvRecord[], from: string): Promise<
     if (!real) throw new NotFoundError(`${from} does not exist`);
     const r = records.find((x) => x.path === from);
     if (r) return r;
-    dm = await dmNameOfDevice(real);
+    dm = await dmNameOfNode(real);
   } else {
     const st = await stat(from).catch(() => null);
     if (!st?.isDirectory()) throw new UsageError(`--from ${from}: not a mount point, /dev path or VG/LV`);
@@ -28,11 +28,4 @@ export async function resolveSource(records: LvRecord[], from: string): Promise<
   const r = dm ? records.find((x) => dmName(x.vg, x.name) === dm) : undefined;
   if (!r) throw new UsageError(`--from ${from}: not an LVM logical volume`);
   return r;
-}
-
-async function dmNameOfDevice(real: string): Promise<string | null> {
-  const m = /^\/dev\/(dm-\d+)$/.exec(real);
-  if (!m) return null;
-  const name = await readFile(`/sys/block/${m[1]}/dm/name`, 'utf8').catch(() => null);
-  return name ? name.trim() : null;
 }
