@@ -1,18 +1,15 @@
-// `imgbase initrd <step>`: the early-boot half. Steps are called by the dracut module's glue:
-//   generate NORMAL EARLY LATE   systemd generator (imgbased-generator runs it when imgbased.* is on the cmdline)
+// `imgbase initrd <step>`: the early-boot half. Steps are called by the dracut module's glue (its
+// generator is plain sh: see dracut/90imgbased/imgbased-generator):
 //   select                       imgbased-select.service: choose, activate and check the layer, publish the alias
 //   status [--json]              the decision of this boot (same as `imgbase boot --status`)
 // Only core + a few adapters are imported here; the userland verbs are never loaded.
-import { generateStep } from './generate';
 import { selectStep } from './select';
 
-const USAGE = 'usage: imgbase initrd generate NORMAL_DIR [EARLY_DIR [LATE_DIR]] | select | status [--json]';
+const USAGE = 'usage: imgbase initrd select | status [--json]';
 
 export async function runInitrd(argv: string[]): Promise<number> {
   const [step, ...rest] = argv;
   switch (step) {
-    case 'generate':
-      return generateStep(rest);
     case 'select':
       return selectStep();
     case 'status': {

@@ -16,6 +16,7 @@ import { console as kmsg, writeFileAtomic } from './sys';
 
 export const UDEV_RULE_PATH = '/run/udev/rules.d/90-imgbased-root.rules';
 const PROBE_DIR = `${BOOT_STATUS_DIR}/probe`;
+const UDEV_DB = '/run/udev/data';
 
 export interface SelectOptions {
   cmdline?: string;
@@ -93,23 +94,44 @@ function rootInit(cmdline: string): string[] | null {
   return ['sbin/init', 'usr/sbin/init', 'usr/lib/systemd/systemd'];
 }
 
+/**
+ * Waits for the imgbased VG and its layers. No `udevadm settle` (it waits for every device, ~20 s under TCG): lvs
+ * runs when udev has identified a new LVM physical volume, and every 3 s regardless in case udev never says so.
+ */
 async function waitForInventory(vg: string | undefined, waitS: number): Promise<Inventory> {
   const deadline = Date.now() + waitS * 1000;
-  await run('udevadm', ['settle', '--timeout=30'], { allowFail: true });
   let inv: Inventory | null = null;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      inv = buildInventory(await readLvRecords(), vg ? { vg } : {});
-      if (inv.vg !== null && inv.layers.length > 0) return inv;
-      log.debug(`initrd select: attempt ${attempt}: ${inv.vg === null ? 'no imgbased VG yet' : `no layers in ${inv.vg} yet`}`);
-    } catch (e) {
-      log.debug(`initrd select: attempt ${attempt}: ${(e as Error).message}`);
+  let seen = '';
+  let lastTry = Date.now();
+  for (let attempt = 1; ; ) {
+    const pvs = await pvsKnownToUdev();
+    if ((pvs !== '' && pvs !== seen) || Date.now() - lastTry > 3000) {
+      seen = pvs;
+      lastTry = Date.now();
+      try {
+        inv = buildInventory(await readLvRecords(), vg ? { vg } : {});
+        if (inv.vg !== null && inv.layers.length > 0) return inv;
+        log.debug(`initrd select: attempt ${attempt}: ${inv.vg === null ? 'no imgbased VG yet' : `no layers in ${inv.vg} yet`}`);
+      } catch (e) {
+        log.debug(`initrd select: attempt ${attempt}: ${(e as Error).message}`);
+      }
+      attempt++;
     }
     if (Date.now() > deadline) break;
-    await new Promise((r) => setTimeout(r, 500));
-    await run('udevadm', ['settle', '--timeout=5'], { allowFail: true });
+    await new Promise((r) => setTimeout(r, 200));
   }
   return inv ?? { vg: vg ?? null, pool: null, bases: [], layers: [], foreign: [], problems: [] };
+}
+
+/** Block devices udev has so far identified as LVM PVs (its database: /run/udev/data/b<major>:<minor>). */
+async function pvsKnownToUdev(): Promise<string> {
+  const names = (await readdir(UDEV_DB).catch(() => [] as string[])).filter((n) => n.startsWith('b')).sort();
+  const pvs: string[] = [];
+  for (const n of names) {
+    const text = await readFile(`${UDEV_DB}/${n}`, 'utf8').catch(() => '');
+    if (/^E:ID_FS_TYPE=LVM2_member$/m.test(text)) pvs.push(n);
+  }
+  return pvs.join(' ');
 }
 
 /** Activates the layer and checks its filesystem: { kernel: "dm-N" } or { why }. */
@@ -169,12 +191,11 @@ export async function checkFilesystem(dev: string, initPaths: string[] | null): 
   return why;
 }
 
-/** Gives the chosen dm device the /dev/imgbased/root alias and waits until udev has created it. */
+/** Gives the chosen dm device the /dev/imgbased/root alias. No settle: sysroot.mount waits for that device. */
 async function publishAlias(kernel: string, layer: string): Promise<void> {
   await writeFileAtomic(UDEV_RULE_PATH, aliasRule(kernel, layer));
   await run('udevadm', ['control', '--reload']);
   await run('udevadm', ['trigger', '--action=change', '--subsystem-match=block', `--sysname-match=${kernel}`]);
-  await run('udevadm', ['settle', '--timeout=30'], { allowFail: true });
 }
 
 /** util-linux puts the reason on the first line ("mount: DIR: wrong fs type, bad superblock on ...") and a
