@@ -2,7 +2,7 @@
 // reads the inventory with one `lvs`, asks core for the ordered candidates, and takes the first layer that
 // activates and whose filesystem mounts. Then: the boot decision goes to /run/imgbased/boot-status.json, one line
 // to the console and journal, and a udev rule gives that LV the /dev/imgbased/root alias sysroot.mount waits for.
-import { lstat, mkdir, readdir, readFile, rmdir } from 'node:fs/promises';
+import { access, lstat, mkdir, readdir, readFile, rmdir } from 'node:fs/promises';
 import { BOOT_STATUS_DIR, BOOT_STATUS_PATH, renderBootStatus, showValue, type BootFallback, type BootStatus } from '../core/boot-status';
 import { imgbasedArgs, parseCmdline } from '../core/cmdline';
 import { dmName } from '../core/dm';
@@ -17,6 +17,7 @@ import { console as kmsg, writeFileAtomic } from './sys';
 export const UDEV_RULE_PATH = '/run/udev/rules.d/90-imgbased-root.rules';
 const PROBE_DIR = `${BOOT_STATUS_DIR}/probe`;
 const UDEV_DB = '/run/udev/data';
+const UDEV_CONTROL = '/run/udev/control';
 
 export interface SelectOptions {
   cmdline?: string;
@@ -32,6 +33,7 @@ export async function selectStep(opts: SelectOptions = {}): Promise<number> {
     return 0;
   }
   setDebug(args.debug);
+  log.debug('initrd select: started');
   const vg = args.vg && isSafeLayerArg(args.vg) ? args.vg : undefined;
   if (args.vg !== null && vg === undefined) kmsg.warn(`imgbased: ignoring invalid imgbased.vg=${showValue(args.vg)}`);
 
@@ -96,7 +98,8 @@ function rootInit(cmdline: string): string[] | null {
 
 /**
  * Waits for the imgbased VG and its layers. No `udevadm settle` (it waits for every device, ~20 s under TCG): lvs
- * runs when udev has identified a new LVM physical volume, and every 3 s regardless in case udev never says so.
+ * runs when udev has identified a new LVM physical volume, and every 3 s once udevd runs in case udev never says so
+ * (the service starts before udevd so that node's start-up overlaps the early boot).
  */
 async function waitForInventory(vg: string | undefined, waitS: number): Promise<Inventory> {
   const deadline = Date.now() + waitS * 1000;
@@ -105,7 +108,8 @@ async function waitForInventory(vg: string | undefined, waitS: number): Promise<
   let lastTry = Date.now();
   for (let attempt = 1; ; ) {
     const pvs = await pvsKnownToUdev();
-    if ((pvs !== '' && pvs !== seen) || Date.now() - lastTry > 3000) {
+    if ((pvs !== '' && pvs !== seen) || (Date.now() - lastTry > 3000 && (await exists(UDEV_CONTROL)))) {
+      if (pvs !== seen) log.debug(`initrd select: LVM PVs known to udev: ${pvs || 'none'}`);
       seen = pvs;
       lastTry = Date.now();
       try {
@@ -121,6 +125,10 @@ async function waitForInventory(vg: string | undefined, waitS: number): Promise<
     await new Promise((r) => setTimeout(r, 200));
   }
   return inv ?? { vg: vg ?? null, pool: null, bases: [], layers: [], foreign: [], problems: [] };
+}
+
+async function exists(p: string): Promise<boolean> {
+  return access(p).then(() => true, () => false);
 }
 
 /** Block devices udev has so far identified as LVM PVs (its database: /run/udev/data/b<major>:<minor>). */
