@@ -16,7 +16,11 @@ export async function fsyncPath(p: string, flags = fsc.O_RDONLY): Promise<void> 
   }
 }
 
-export async function atomicWrite(path: string, content: string, mode = 0o644): Promise<void> {
+/**
+ * `check` sees the complete temp file before it replaces `path`; when it throws, the temp file is removed and `path`
+ * stays as it was (a GRUB menu that grub-script-check rejects must never become the one GRUB reads).
+ */
+export async function atomicWrite(path: string, content: string, mode = 0o644, check?: (tmp: string) => Promise<void>): Promise<void> {
   const dir = dirname(path);
   await mkdir(dir, { recursive: true });
   const tmp = join(dir, `.${basename(path)}.tmp-${process.pid}`);
@@ -28,6 +32,7 @@ export async function atomicWrite(path: string, content: string, mode = 0o644): 
     await fh.close();
   }
   try {
+    if (check) await check(tmp);
     await rename(tmp, path);
   } catch (e) {
     await unlink(tmp).catch(() => undefined);

@@ -1,6 +1,6 @@
 // Boot entries on disk: one BLS entry per layer in $BOOT/loader/entries, kernel + initrd copies per base under
-// $BOOT/imgbased/<base>/ (or per layer, when a kernel was installed inside that layer), and the GRUB menu that
-// grub.d/42_imgbased renders from our entries.
+// $BOOT/imgbased/<base>/ (or per layer, when a kernel was installed inside that layer), and the GRUB menu file
+// ($BOOT/grub/imgbased.cfg) rendered from our entries, which the stub grub.d/42_imgbased put in grub.cfg sources.
 //
 // Planning reads files only; applying writes them. Entries we did not write are never rewritten or removed (byte for
 // byte); every write is atomic (temp file in the same directory, fsync, rename, fsync the directory), kernels are
@@ -9,12 +9,12 @@ import { copyFile, mkdir, readdir, readFile, rename, rm, stat, statfs, unlink } 
 import { basename, dirname, join } from 'node:path';
 import { ImgbasedError } from '../core/errors';
 import {
-  entryCmdline, entryFileName, entryId, layerCmdline, layerEntry, osReleasePrettyName, ownedLayer, parseBls, renderBls,
-  renderGrubMenu, type BlsEntry,
+  GRUB_MENU_FILE, GRUB_STUB_VERSION, entryCmdline, entryFileName, entryId, grubStubVersion, layerCmdline, layerEntry,
+  osReleasePrettyName, ownedLayer, parseBls, renderBls, renderGrubMenu, type BlsEntry,
 } from '../core/bls';
 import { compareLayerNames, parseLayerName, rpmvercmp } from '../core/naming';
 import type { Base, Inventory, Layer } from '../core/inventory';
-import { run, type RunResult } from './exec';
+import { findCommand, run, type RunResult } from './exec';
 import { withMounted } from './fs';
 import { activateLv, deactivateLv, lvPath } from './lvm';
 import { log } from './log';
@@ -52,10 +52,12 @@ export interface BootfsOptions {
   withBaseKernel?: <T>(base: Base, inv: Inventory, bootDir: string, fn: (k: KernelFiles | null) => Promise<T>) => Promise<T>;
   /** Command line new entries start from. Default: /etc/kernel/cmdline, else our newest entry, else /proc/cmdline. */
   cmdlineTemplate?: string;
-  /** Regenerate the GRUB menu: 'auto' (when grub.d/42_imgbased and grub.cfg exist), or false. */
+  /** Keep the GRUB menu: 'auto' (when grub.cfg exists and 42_imgbased is installed or its stub is in grub.cfg), or false. */
   grub?: 'auto' | false;
   /** Where grub.d scripts live (for 'auto'). */
   grubDDir?: string;
+  /** grub-script-check to validate the menu file with; null: none. Default: the GRUB's own (grub2-script-check) when on PATH. */
+  grubScriptCheck?: string | null;
   exec?: Exec;
   /** Print the plan (dry run) or the changes made; default stdout. */
   print?: (line: string) => void;
@@ -67,7 +69,10 @@ export type BootAction =
   | { kind: 'remove-entry'; layer: string; file: string }
   | { kind: 'remove-kernel-dir'; dir: string }
   | { kind: 'unset-grubenv'; file: string; key: string; value: string }
-  | { kind: 'grub-mkconfig'; output: string };
+  /** content null: rendered once the entries are on disk (a kernel copy comes first). */
+  | { kind: 'write-grub-menu'; file: string; content: string | null }
+  /** Only while grub.cfg lacks the current stub: the menu file itself changes without grub-mkconfig. */
+  | { kind: 'grub-mkconfig'; output: string; stub: number | null };
 
 export interface BootPlan {
   bootDir: string;
@@ -81,7 +86,8 @@ export function describeBootAction(a: BootAction): string {
     case 'remove-entry': return `remove boot entry ${a.file} (layer ${a.layer} is gone)`;
     case 'remove-kernel-dir': return `remove kernel copies ${a.dir} (no entry uses them)`;
     case 'unset-grubenv': return `unset ${a.key}=${a.value} in ${a.file} (layer is gone)`;
-    case 'grub-mkconfig': return `regenerate the GRUB menu ${a.output}`;
+    case 'write-grub-menu': return `write the GRUB menu file ${a.file} (sourced by grub.cfg)`;
+    case 'grub-mkconfig': return `regenerate ${a.output} once with grub-mkconfig (${a.stub === null ? 'it has no imgbased stub yet' : `its imgbased stub is v${a.stub}, this imgbase writes v${GRUB_STUB_VERSION}`})`;
   }
 }
 
@@ -187,17 +193,27 @@ async function defaultTemplate(ours: EntryFile[]): Promise<string> {
 // GRUB discovery.
 
 export interface GrubPaths {
+  /** Directory name under $BOOT: "grub" or "grub2". */
+  dir: string;
   cfg: string;
+  /** The menu file the stub in grub.cfg sources. */
+  menu: string;
   env: string;
   mkconfig: string;
   editenv: string;
+  scriptCheck: string;
 }
 
 /** grub.cfg / grubenv under bootDir and the matching tools (grub2-* on Fedora-like systems), or null. */
 export async function findGrub(bootDir: string): Promise<GrubPaths | null> {
-  for (const [sub, mk, ed] of [['grub', 'grub-mkconfig', 'grub-editenv'], ['grub2', 'grub2-mkconfig', 'grub2-editenv']] as const) {
+  for (const sub of ['grub', 'grub2'] as const) {
     const dir = join(bootDir, sub);
-    if (await exists(dir)) return { cfg: join(dir, 'grub.cfg'), env: join(dir, 'grubenv'), mkconfig: mk, editenv: ed };
+    if (await exists(dir)) {
+      return {
+        dir: sub, cfg: join(dir, 'grub.cfg'), menu: join(dir, GRUB_MENU_FILE), env: join(dir, 'grubenv'),
+        mkconfig: `${sub}-mkconfig`, editenv: `${sub}-editenv`, scriptCheck: `${sub}-script-check`,
+      };
+    }
   }
   return null;
 }
@@ -214,9 +230,22 @@ export async function readGrubEnv(file: string): Promise<Map<string, string>> {
   return out;
 }
 
-/** Menuentry ids of ours present in a generated grub.cfg. */
+/** Menuentry ids of ours present in GRUB script text (grub.cfg or the menu file). */
 export function grubCfgIds(cfg: string): string[] {
   return [...cfg.matchAll(/--id '(imgbased-[^']*)'/g)].map((m) => m[1]!);
+}
+
+/** Our ids GRUB's menu will hold: those in grub.cfg plus, when its stub sources it, the menu file's. Null: no grub.cfg. */
+export async function grubMenuIds(g: GrubPaths): Promise<{ ids: string[]; blscfg: boolean } | null> {
+  const cfg = await readFile(g.cfg, 'utf8').catch(() => null);
+  if (cfg === null) return null;
+  const menu = grubStubVersion(cfg) !== null ? await readFile(g.menu, 'utf8').catch(() => '') : '';
+  return { ids: [...grubCfgIds(cfg), ...grubCfgIds(menu)], blscfg: usesBlscfg(cfg) };
+}
+
+/** A grub.cfg whose GRUB reads the BLS entries itself: no menu of ours needed. */
+function usesBlscfg(cfg: string): boolean {
+  return /^\s*blscfg\b/m.test(cfg);
 }
 
 // -------------------------------------------------------------------------------------------------------------
@@ -332,6 +361,26 @@ function planFrom(ctx: PlanContext): BootPlan {
   return { bootDir, actions };
 }
 
+/** Our entries as the plan leaves them (null: some are rendered only after a kernel copy). */
+function entriesAfter(ctx: PlanContext, plan: BootPlan): Array<{ layer: string; entry: BlsEntry }> | null {
+  const byLayer = new Map(ctx.entries.filter((e) => e.layer !== null && e.entry !== null).map((e) => [e.layer!, e.entry!]));
+  for (const a of plan.actions) {
+    if (a.kind === 'remove-entry') byLayer.delete(a.layer);
+    if (a.kind === 'write-entry') {
+      if (a.content === null) return null;
+      byLayer.set(a.layer, parseBls(a.content));
+    }
+  }
+  return [...byLayer].map(([layer, entry]) => ({ layer, entry }));
+}
+
+/** The menu file for our entries: valid layer names only, newest first. */
+function menuFor(entries: Array<{ layer: string; entry: BlsEntry }>): string {
+  return renderGrubMenu({
+    entries: entries.filter((e) => parseLayerName(e.layer) !== null).sort((a, b) => -compareLayerNames(a.layer, b.layer)),
+  });
+}
+
 async function planGrub(ctx: PlanContext, plan: BootPlan): Promise<void> {
   const g = ctx.grub;
   if (!g) return;
@@ -342,14 +391,18 @@ async function planGrub(ctx: PlanContext, plan: BootPlan): Promise<void> {
     const v = env.get(key);
     if (v && v.startsWith('imgbased-') && !wanted.has(v)) plan.actions.push({ kind: 'unset-grubenv', file: g.env, key, value: v });
   }
-  const genDir = ctx.opts.grubDDir ?? '/etc/grub.d';
-  const generator = await exists(join(genDir, '42_imgbased'));
-  if (!generator || !(await exists(g.cfg))) return;
-  const changed = plan.actions.some((a) => a.kind === 'write-entry' || a.kind === 'remove-entry');
-  const cfg = await readFile(g.cfg, 'utf8').catch(() => '');
-  const have = new Set(grubCfgIds(cfg));
-  const same = have.size === wanted.size && [...wanted].every((id) => have.has(id));
-  if (changed || !same) plan.actions.push({ kind: 'grub-mkconfig', output: g.cfg });
+  const cfg = await readFile(g.cfg, 'utf8').catch(() => null);
+  if (cfg === null || usesBlscfg(cfg)) return;
+  const generator = await exists(join(ctx.opts.grubDDir ?? '/etc/grub.d', '42_imgbased'));
+  const stub = grubStubVersion(cfg);
+  // Nothing would ever source the menu file: no generator to put the stub in grub.cfg, and no stub there.
+  if (!generator && stub === null) return;
+  const after = entriesAfter(ctx, plan);
+  const content = after === null ? null : menuFor(after);
+  const have = await readFile(g.menu, 'utf8').catch(() => null);
+  if (content === null || content !== have) plan.actions.push({ kind: 'write-grub-menu', file: g.menu, content });
+  // grub.cfg itself changes only to get the (current) stub: once after install, or after an upgrade of its format.
+  if (generator && stub !== GRUB_STUB_VERSION) plan.actions.push({ kind: 'grub-mkconfig', output: g.cfg, stub });
 }
 
 /** What a sync would do (reads /boot, writes nothing). */
@@ -425,7 +478,8 @@ async function copyKernel(k: KernelFiles, dir: string): Promise<void> {
 
 /**
  * Bring /boot in line with the inventory: create missing entries (copying kernels first), update ours that differ,
- * remove ours whose layer is gone, drop kernel copies nothing uses, regenerate the GRUB menu when it changed.
+ * remove ours whose layer is gone, rewrite the GRUB menu file when it changed, drop kernel copies nothing uses, and
+ * run grub-mkconfig only while grub.cfg lacks the stub that sources the menu file.
  * Idempotent: a second run plans nothing. On dryRun, prints and returns the plan without writing.
  */
 export async function syncBootEntries(opts: BootfsOptions): Promise<BootPlan> {
@@ -487,6 +541,10 @@ export async function syncBootEntries(opts: BootfsOptions): Promise<BootPlan> {
       print(`boot: removed ${basename(a.file)}`);
     }
   }
+  // The menu follows the entries now on disk, before any kernel copy an old entry used is removed.
+  for (const a of plan.actions) {
+    if (a.kind === 'write-grub-menu') await writeGrubMenu(ctx, a.file, exec, print);
+  }
   for (const a of plan.actions) {
     if (a.kind === 'remove-kernel-dir') {
       await rm(a.dir, { recursive: true, force: true });
@@ -504,6 +562,24 @@ export async function syncBootEntries(opts: BootfsOptions): Promise<BootPlan> {
     }
   }
   return plan;
+}
+
+/**
+ * Render the menu file from the entries on disk and replace it atomically when it differs; when grub-script-check
+ * is there, the temp file must pass it first, else the old file stays and the sync fails.
+ */
+async function writeGrubMenu(ctx: PlanContext, file: string, exec: Exec, print: (l: string) => void): Promise<void> {
+  const content = await grubMenu(ctx.bootDir);
+  if ((await readFile(file, 'utf8').catch(() => null)) === content) return;
+  const checker = ctx.opts.grubScriptCheck !== undefined ? ctx.opts.grubScriptCheck : await findCommand(ctx.grub!.scriptCheck);
+  await atomicWrite(file, content, 0o644, checker === null ? undefined : async (tmp) => {
+    const r = await exec(checker, [tmp], { allowFail: true });
+    if (r.exitCode !== 0) {
+      const why = `${r.stderr}\n${r.stdout}`.split('\n').map((l) => l.trim()).filter(Boolean)[0] ?? `exit ${r.exitCode}`;
+      throw new ImgbasedError(`the new GRUB menu failed ${basename(checker)} (${why}); ${file} left as it was`);
+    }
+  });
+  print(`boot: wrote ${file}`);
 }
 
 /** A kernel installed inside a running layer (kernel-install): $BOOT/imgbased/<layer>/ now holds that kernel. */
@@ -628,11 +704,7 @@ export async function listBootEntries(bootDir = DEFAULT_BOOT_DIR): Promise<Liste
   });
 }
 
-/** The grub.d script body: our entries newest first (no LVM access: grub-mkconfig may run anywhere). */
-export async function grubScript(opts: { bootDir?: string; bootPrefix: string; prepare: string; manageDefault: boolean }): Promise<string> {
-  const entries = (await readEntries(opts.bootDir ?? DEFAULT_BOOT_DIR))
-    .filter((e) => e.layer !== null && e.entry !== null && parseLayerName(e.layer) !== null)
-    .sort((a, b) => -compareLayerNames(a.layer!, b.layer!))
-    .map((e) => ({ layer: e.layer!, entry: e.entry! }));
-  return renderGrubMenu({ entries, bootPrefix: opts.bootPrefix, prepare: opts.prepare, manageDefault: opts.manageDefault });
+/** The menu file as imgbase would write it now, from the entries on disk. */
+export async function grubMenu(bootDir = DEFAULT_BOOT_DIR): Promise<string> {
+  return menuFor((await readEntries(bootDir)).filter((e) => e.layer !== null && e.entry !== null).map((e) => ({ layer: e.layer!, entry: e.entry! })));
 }

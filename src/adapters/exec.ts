@@ -1,4 +1,7 @@
 // The only way imgbased runs programs: argv arrays, no shell, C locale so parsers see stable output.
+import { constants as fsc } from 'node:fs';
+import { access } from 'node:fs/promises';
+import { join } from 'node:path';
 import { execa } from 'execa';
 import { ImgbasedError } from '../core/errors';
 import { log } from './log';
@@ -38,6 +41,21 @@ export async function run(cmd: string, args: string[], opts: RunOptions = {}): P
     throw new ImgbasedError(`${cmd} ${args[0] ?? ''} failed: ${why}`.replace(/\s+failed/, ' failed'));
   }
   return result;
+}
+
+/** Absolute path of an executable on PATH, or null: for optional tools (a validator we use only when installed). */
+export async function findCommand(name: string): Promise<string | null> {
+  for (const dir of (process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin').split(':')) {
+    if (!dir) continue;
+    const p = join(dir, name);
+    try {
+      await access(p, fsc.X_OK);
+      return p;
+    } catch {
+      // next
+    }
+  }
+  return null;
 }
 
 function lastLine(text: string): string {

@@ -1,20 +1,21 @@
 // imgbase boot: boot entries per layer. A thin shell over adapters/bootfs: BLS entries in /boot/loader/entries
-// (read by GRUB's blscfg and systemd-boot), a GRUB menu rendered by /etc/grub.d/42_imgbased for GRUBs without
-// blscfg (Debian/Ubuntu), and the default / one-shot choice kept in GRUB's environment block.
+// (read by GRUB's blscfg and systemd-boot), for GRUBs without blscfg (Debian/Ubuntu) a menu file next to grub.cfg
+// that the stub /etc/grub.d/42_imgbased put in grub.cfg sources, and the default / one-shot choice kept in GRUB's
+// environment block.
 //
 // Default layer: GRUB's `saved_entry` when it names one of our entries (`imgbase boot --set-default LAYER`), else
 // the newest layer. One-shot: `next_entry` (`imgbase boot --next LAYER`), which Debian's 00_header consumes and
 // clears on the next boot. Both name menu entries by their id `imgbased-<layer>`, which is also the BLS entry id
 // (file name without .conf), so the same grubenv works with blscfg. --set-default/--next first sync the entries
-// and regenerate grub.cfg when our menu entries changed, so the id they write always exists in the menu.
+// and the menu file, so the id they write always exists in the menu.
 import { access, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ImgbasedError, NotFoundError, UsageError } from '../core/errors';
-import { entryId } from '../core/bls';
+import { entryId, renderGrubStub } from '../core/bls';
 import { latestLayer, type Inventory } from '../core/inventory';
 import {
-  DEFAULT_BOOT_DIR, KERNEL_SUBDIR, findGrub, grubCfgIds, grubScript, installLayerKernel, listBootEntries, readGrubEnv,
-  removeLayerKernel, syncBootEntries, type ListedEntry,
+  DEFAULT_BOOT_DIR, KERNEL_SUBDIR, findGrub, grubMenuIds, installLayerKernel, listBootEntries, readGrubEnv,
+  removeLayerKernel, syncBootEntries, type GrubPaths, type ListedEntry,
 } from '../adapters/bootfs';
 import { run } from '../adapters/exec';
 import { withLock } from '../adapters/lock';
@@ -30,7 +31,7 @@ export const usage = `usage: imgbase boot --list [--json]
 
   --list             boot entries: ours (one per layer, newest first; * default, > next boot) and others
   --sync             create missing entries, update ours, remove ours whose layer is gone, drop kernel copies
-                     no entry uses, regenerate the GRUB menu if it changed; entries we did not write are never
+                     no entry uses, rewrite the GRUB menu file if it changed; entries we did not write are never
                      touched. Runs by itself after layout/base/layer changes.
   --set-default L    boot layer L by default from now on (GRUB saved_entry=imgbased-L); 'latest' goes back to
                      the default of booting the newest layer
@@ -38,13 +39,14 @@ export const usage = `usage: imgbase boot --list [--json]
   --status           which layer this boot chose and why (from the initramfs)
   --boot-dir DIR     $BOOT (default /boot)
 
-The GRUB menu comes from /etc/grub.d/42_imgbased (one entry per layer, id imgbased-<layer>). It makes the default
-the saved entry when that is one of ours, else the newest layer, unless GRUB_DEFAULT in /etc/default/grub names
-something explicit (anything other than 0 or saved).`;
+The GRUB menu: /etc/grub.d/42_imgbased puts a stub in grub.cfg (once, via update-grub) that sources
+/boot/grub/imgbased.cfg, which imgbase rewrites on every change (one entry per layer, id imgbased-<layer>). It
+makes the default the saved entry when that is one of ours, else the newest layer, unless GRUB_DEFAULT in
+/etc/default/grub names something explicit (anything other than 0 or saved).`;
 
 export async function bootCommand(argv: string[], g: GlobalOpts): Promise<number> {
   // Internal entry points used by the grub.d script and the kernel-install plugin: argv taken as given.
-  if (argv[0] === '--grub-script') return grubScriptCommand(argv.slice(1));
+  if (argv[0] === '--grub-stub') return grubStubCommand(argv.slice(1));
   if (argv[0] === '--kernel-install') return kernelInstallCommand(argv.slice(1), g);
   const args = parseVerbArgs(argv, { verb: 'boot', boolean: ['list', 'sync', 'status'], string: ['set-default', 'next', 'boot-dir'], usage });
   const action = chooseAction(args, ['list', 'sync', 'set-default', 'next', 'status'], 'boot');
@@ -140,7 +142,7 @@ async function setEnv(key: 'saved_entry' | 'next_entry', name: string, bootDir: 
     const layer = requireLayer(inventory, name);
     // The id must exist in grub.cfg before GRUB is told to boot it.
     await syncBootEntries({ inventory, dryRun: g.dryRun, bootDir });
-    await ensureMenuHas(grub.cfg, entryId(layer.name), g.dryRun);
+    await ensureMenuHas(grub, entryId(layer.name), g.dryRun);
     const value = entryId(layer.name);
     if (g.dryRun) {
       console.log(`would run ${grub.editenv} ${grub.env} set ${key}=${value}`);
@@ -153,13 +155,13 @@ async function setEnv(key: 'saved_entry' | 'next_entry', name: string, bootDir: 
   }, { timeoutS });
 }
 
-async function ensureMenuHas(cfg: string, id: string, dryRun: boolean): Promise<void> {
-  const text = await readFile(cfg, 'utf8').catch(() => null);
-  if (text === null) return; // no grub.cfg (blscfg-only or systemd-boot): the BLS entry is enough
-  if (grubCfgIds(text).includes(id) || /^\s*blscfg\b/m.test(text)) return;
+async function ensureMenuHas(grub: GrubPaths, id: string, dryRun: boolean): Promise<void> {
+  const menu = await grubMenuIds(grub);
+  if (menu === null) return; // no grub.cfg (systemd-boot): the BLS entry is enough
+  if (menu.ids.includes(id) || menu.blscfg) return;
   if (dryRun) return;
-  throw new ImgbasedError(`${cfg} has no menu entry ${id}`, {
-    hint: 'is /etc/grub.d/42_imgbased installed and executable? then run update-grub (or grub-mkconfig -o ' + cfg + ')',
+  throw new ImgbasedError(`the GRUB menu (${grub.cfg}, ${grub.menu}) has no entry ${id}`, {
+    hint: `is /etc/grub.d/42_imgbased installed and executable? then run update-grub (or ${grub.mkconfig} -o ${grub.cfg})`,
   });
 }
 
@@ -172,22 +174,23 @@ async function warnIfGrubDefaultPinned(): Promise<void> {
 }
 
 /**
- * For /etc/grub.d/42_imgbased: print the menu entries. Args: --boot-prefix P --prepare TEXT --grub-default VALUE
- * [--boot-dir DIR]. Never touches LVM, so grub-mkconfig works in a chroot too.
+ * For /etc/grub.d/42_imgbased: print the stub that sources the menu file. Args: --boot-prefix P --prepare TEXT
+ * --grub-default VALUE [--boot-dir DIR]. Reads no entries and never touches LVM, so grub-mkconfig works in a chroot.
  */
-async function grubScriptCommand(argv: string[]): Promise<number> {
+async function grubStubCommand(argv: string[]): Promise<number> {
   const opt = (name: string): string | undefined => {
     const i = argv.indexOf(`--${name}`);
     return i >= 0 ? argv[i + 1] ?? '' : undefined;
   };
   const gd = opt('grub-default') ?? '';
-  const out = await grubScript({
-    bootDir: opt('boot-dir') ?? DEFAULT_BOOT_DIR,
+  const grub = await findGrub(opt('boot-dir') ?? DEFAULT_BOOT_DIR);
+  process.stdout.write(renderGrubStub({
     bootPrefix: opt('boot-prefix') ?? '',
     prepare: opt('prepare') ?? '',
+    // Where imgbase writes the menu file: the same directory lookup as the sync.
+    grubDir: grub?.dir ?? 'grub',
     manageDefault: gd === '' || gd === '0' || gd === 'saved' || gd === '${saved_entry}',
-  });
-  process.stdout.write(out);
+  }));
   return 0;
 }
 

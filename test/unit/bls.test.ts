@@ -4,8 +4,9 @@ import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  entryCmdline, entryFileName, entryId, grubQuote, grubWord, layerCmdline, layerEntry, layerTitle, layerVersion,
-  markerComment, osReleasePrettyName, ownedLayer, parseBls, renderBls, renderGrubMenu, rootLvOf, splitCmdlineTokens,
+  GRUB_STUB_VERSION, entryCmdline, entryFileName, entryId, grubQuote, grubStubVersion, grubWord, layerCmdline,
+  layerEntry, layerTitle, layerVersion, markerComment, osReleasePrettyName, ownedLayer, parseBls, renderBls,
+  renderGrubMenu, renderGrubStub, rootLvOf, splitCmdlineTokens,
 } from '../../src/core/bls';
 import { rpmvercmp } from '../../src/core/naming';
 
@@ -163,27 +164,71 @@ describe('grub rendering', () => {
     { layer: 'X-1-0+2', entry: evil },
     { layer: 'X-1-0+1', entry: sample('X-1-0+1') },
   ];
-  const menu = renderGrubMenu({ entries, bootPrefix: '', prepare: "insmod part_msdos\ninsmod ext2\nsearch --no-floppy --fs-uuid --set=root 1234", manageDefault: true });
+  const menu = renderGrubMenu({ entries });
+  const PREPARE = "insmod part_msdos\ninsmod ext2\nsearch --no-floppy --fs-uuid --set=root 1234";
+  const stub = renderGrubStub({ bootPrefix: '', prepare: PREPARE, grubDir: 'grub', manageDefault: true });
 
   it('emits one menuentry per layer, newest first, with stable ids', () => {
     const ids = [...menu.matchAll(/--id '([^']+)'/g)].map((m) => m[1]);
     expect(ids).toEqual(['imgbased-X-1-0_2', 'imgbased-X-1-0_1']);
     expect(menu).toContain(`menuentry 'It'\\''s "quoted" $HOME \\back\\ ; } { menuentry' --class imgbased`);
-    expect(menu).toContain('\tlinux /imgbased/debian-12-1/vmlinuz-6.1.0-26-amd64 root=/dev/HostVG/debian-12-1+2');
     expect(menu).toContain("set imgbased_default='imgbased-X-1-0_2'");
   });
 
-  it('prefixes /boot when /boot is not its own filesystem', () => {
-    const m = renderGrubMenu({ entries, bootPrefix: '/boot', prepare: '', manageDefault: false });
-    expect(m).toContain('linux /boot/imgbased/');
-    expect(m).not.toContain('set default');
+  it('menu entries reach /boot through the stub: its prepare function and boot prefix variable', () => {
+    expect(menu).toContain('\timgbased_prepare\n');
+    expect(menu).not.toContain('search');
+    expect(menu).toContain('\tlinux "${imgbased_boot}"/imgbased/debian-12-1/vmlinuz-6.1.0-26-amd64 root=/dev/HostVG/debian-12-1+2');
+    expect(menu).toContain('\tinitrd "${imgbased_boot}"/imgbased/debian-12-1/initrd.img-6.1.0-26-amd64\n');
+    // The default block only runs when the stub allows it (GRUB_DEFAULT was 0 or saved at grub-mkconfig time).
+    expect(menu).toContain('if [ "${imgbased_manage_default}" = 1 -a -z "${boot_once}" ]; then');
   });
 
-  it('renders nothing without entries', () => {
-    expect(renderGrubMenu({ entries: [], bootPrefix: '', prepare: '', manageDefault: true })).toBe('');
+  it('renders only its header without entries', () => {
+    const m = renderGrubMenu({ entries: [] });
+    expect(m.split('\n').filter(Boolean)).toHaveLength(1);
+    expect(m).toMatch(/^# imgbased: /);
   });
 
-  it('passes grub-script-check', () => {
+  it('stub: prepare lines in a function, boot prefix, default policy, sources the menu file when present', () => {
+    expect(stub).toBe([
+      `# imgbased-grub-stub v${GRUB_STUB_VERSION}: the imgbased layers' entries are in grub/imgbased.cfg, written by imgbase`,
+      'function imgbased_prepare {',
+      '\tinsmod part_msdos',
+      '\tinsmod ext2',
+      '\tsearch --no-floppy --fs-uuid --set=root 1234',
+      '}',
+      "set imgbased_boot=''",
+      'set imgbased_manage_default=1',
+      'set imgbased_saved_root="${root}"',
+      'imgbased_prepare',
+      'if [ -f "${imgbased_boot}/grub/imgbased.cfg" ]; then',
+      '\tsource "${imgbased_boot}/grub/imgbased.cfg"',
+      'fi',
+      'set root="${imgbased_saved_root}"',
+      '',
+    ].join('\n'));
+    expect(grubStubVersion(`### BEGIN /etc/grub.d/42_imgbased ###\n${stub}`)).toBe(GRUB_STUB_VERSION);
+  });
+
+  it('stub: /boot inside the root filesystem, grub2, explicit GRUB_DEFAULT, no prepare lines, quoting', () => {
+    const s = renderGrubStub({ bootPrefix: '/boot', prepare: '', grubDir: 'grub2', manageDefault: false });
+    expect(s).toContain("set imgbased_boot='/boot'\n");
+    expect(s).toContain('\tsource "${imgbased_boot}/grub2/imgbased.cfg"\n');
+    expect(s).toContain('set imgbased_manage_default=0\n');
+    expect(s).toContain('function imgbased_prepare {\n\ttrue\n}\n');
+    expect(renderGrubStub({ bootPrefix: "/it's $x", prepare: '', grubDir: 'grub', manageDefault: true })).toContain(`set imgbased_boot='/it'\\''s $x'\n`);
+    expect(() => renderGrubStub({ bootPrefix: '', prepare: '', grubDir: '../x', manageDefault: true })).toThrow();
+  });
+
+  it('finds the stub version in grub.cfg', () => {
+    expect(grubStubVersion('# imgbased-grub-stub v7: ...\n')).toBe(7);
+    expect(grubStubVersion("menuentry 'x' --id 'imgbased-A-1-0_1' {\n}\n")).toBeNull();
+    expect(grubStubVersion('# imgbased: entries omitted (imgbase boot --grub-stub failed)\n')).toBeNull();
+    expect(grubStubVersion('echo "# imgbased-grub-stub v1"\n')).toBeNull();
+  });
+
+  it('menu file and stub pass grub-script-check', () => {
     let check = '';
     try {
       check = execFileSync('sh', ['-c', 'command -v grub-script-check'], { encoding: 'utf8' }).trim();
@@ -194,6 +239,8 @@ describe('grub rendering', () => {
     try {
       writeFileSync(join(dir, 'menu.cfg'), menu);
       execFileSync(check, [join(dir, 'menu.cfg')]);
+      writeFileSync(join(dir, 'stub.cfg'), stub);
+      execFileSync(check, [join(dir, 'stub.cfg')]);
       // A deliberately broken script must fail, proving the check really parses.
       writeFileSync(join(dir, 'bad.cfg'), "menuentry 'x' {\n");
       expect(() => execFileSync(check, [join(dir, 'bad.cfg')], { stdio: 'ignore' })).toThrow();

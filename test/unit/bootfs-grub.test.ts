@@ -1,13 +1,15 @@
-// The grub.d generator end to end on this machine: grub/42_imgbased (POSIX sh) -> `imgbase boot --grub-script`
-// (the CLI bundled with esbuild, run by node) -> grub-script-check. Also `imgbase boot --list --json`.
+// The grub.d generator end to end on this machine: grub/42_imgbased (POSIX sh) -> `imgbase boot --grub-stub`
+// (the CLI bundled with esbuild, run by node) -> grub-script-check; the stub together with the menu file the sync
+// wrote. Also `imgbase boot --list --json`.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { build } from 'esbuild';
 import { buildInventory, type Inventory, type LvRecord } from '../../src/core/inventory';
 import { syncBootEntries, findKernelInTree, type KernelFiles } from '../../src/adapters/bootfs';
+import { GRUB_STUB_VERSION } from '../../src/core/bls';
 
 const root = resolve(__dirname, '../..');
 let dir = '';
@@ -47,9 +49,12 @@ beforeAll(async () => {
   // A title with every character GRUB script treats specially.
   writeFileSync(join(tree, 'etc/os-release'), `PRETTY_NAME="Bob's \\"OS\\" \\$HOME \\\\x ; { }"\n`);
   const withBaseKernel = async <T,>(_b: unknown, _i: unknown, _d: string, fn: (k: KernelFiles | null) => Promise<T>) => fn(await findKernelInTree(tree, null));
+  // A grub.cfg that already has the stub: the sync writes the menu file (checked by grub-script-check when installed).
+  mkdirSync(join(boot, 'grub'), { recursive: true });
+  writeFileSync(join(boot, 'grub/grub.cfg'), `# imgbased-grub-stub v${GRUB_STUB_VERSION}\n`);
   await syncBootEntries({
-    inventory: inventory(['A-1-0', 'B-2-0'], ['A-1-0+1', 'B-2-0+1', 'B-2-0+2']), bootDir: boot, bootPrefix: '', grub: false,
-    withBaseKernel, cmdlineTemplate: 'ro console=ttyS0,115200 quiet', print: () => undefined,
+    inventory: inventory(['A-1-0', 'B-2-0'], ['A-1-0+1', 'B-2-0+1', 'B-2-0+2']), bootDir: boot, bootPrefix: '', grub: 'auto',
+    grubDDir: join(root, 'grub'), withBaseKernel, cmdlineTemplate: 'ro console=ttyS0,115200 quiet', print: () => undefined,
   });
   mkdirSync(join(boot, 'loader/entries'), { recursive: true });
   writeFileSync(join(boot, 'loader/entries/other.conf'), 'title Other\nlinux /vmlinuz\n');
@@ -68,34 +73,52 @@ function runGenerator(env: Record<string, string>): { stdout: string; stderr: st
 }
 
 describe.skipIf(!hasGrub)('grub/42_imgbased', () => {
-  it('emits our layers newest first with stable ids, escaped titles, passing grub-script-check', () => {
+  it('emits only the stub: prepare function, boot prefix, source of the menu file; passes grub-script-check', () => {
     const r = runGenerator({});
     expect(r.status).toBe(0);
-    const ids = [...r.stdout.matchAll(/--id '([^']+)'/g)].map((m) => m[1]);
-    expect(ids).toEqual(['imgbased-B-2-0_2', 'imgbased-B-2-0_1', 'imgbased-A-1-0_1']);
-    expect(r.stdout).toContain(`menuentry 'Bob'\\''s "OS" $HOME \\x ; { } (B-2-0+2)'`);
+    expect(r.stdout.startsWith(`# imgbased-grub-stub v${GRUB_STUB_VERSION}: `)).toBe(true);
+    expect(r.stdout).not.toContain('menuentry');
     // /boot here is a plain directory, so GRUB paths carry its path inside its filesystem.
-    expect(r.stdout).toMatch(/\tlinux \S*\/boot\/imgbased\/B-2-0\/vmlinuz-6.1.0-9-amd64 root=\/dev\/HostVG\/B-2-0\+2 rd.lvm.lv=HostVG\/B-2-0\+2 ro console=ttyS0,115200 quiet imgbased.layer=B-2-0\+2\n/);
-    expect(r.stdout).toContain("set imgbased_default='imgbased-B-2-0_2'");
-    expect(r.stdout).not.toContain('Other');
+    expect(r.stdout).toMatch(/^set imgbased_boot='\S*\/boot'$/m);
+    expect(r.stdout).toContain('\tsource "${imgbased_boot}/grub/imgbased.cfg"\n');
+    expect(r.stdout).toContain('set imgbased_manage_default=1\n');
     const f = join(dir, 'out.cfg');
     writeFileSync(f, r.stdout);
     execFileSync('grub-script-check', [f]);
   });
 
-  it('leaves the default alone when GRUB_DEFAULT names something explicit', () => {
-    expect(runGenerator({ GRUB_DEFAULT: 'saved' }).stdout).toContain('set default=');
-    expect(runGenerator({ GRUB_DEFAULT: '2' }).stdout).not.toContain('set default=');
+  it('the menu file the sync wrote: our layers newest first, stable ids, escaped titles, passing grub-script-check', () => {
+    const menu = readFileSync(join(dir, 'boot/grub/imgbased.cfg'), 'utf8');
+    const ids = [...menu.matchAll(/--id '([^']+)'/g)].map((m) => m[1]);
+    expect(ids).toEqual(['imgbased-B-2-0_2', 'imgbased-B-2-0_1', 'imgbased-A-1-0_1']);
+    expect(menu).toContain(`menuentry 'Bob'\\''s "OS" $HOME \\x ; { } (B-2-0+2)'`);
+    expect(menu).toMatch(/\tlinux "\$\{imgbased_boot\}"\/imgbased\/B-2-0\/vmlinuz-6.1.0-9-amd64 root=\/dev\/HostVG\/B-2-0\+2 rd.lvm.lv=HostVG\/B-2-0\+2 ro console=ttyS0,115200 quiet imgbased.layer=B-2-0\+2\n/);
+    expect(menu).toContain("set imgbased_default='imgbased-B-2-0_2'");
+    expect(menu).not.toContain('Other');
+    execFileSync('grub-script-check', [join(dir, 'boot/grub/imgbased.cfg')]);
   });
 
-  it('prints nothing under blscfg, and only a comment when imgbase fails', () => {
+  it('leaves the default alone when GRUB_DEFAULT names something explicit', () => {
+    expect(runGenerator({ GRUB_DEFAULT: 'saved' }).stdout).toContain('set imgbased_manage_default=1\n');
+    expect(runGenerator({ GRUB_DEFAULT: '2' }).stdout).toContain('set imgbased_manage_default=0\n');
+  });
+
+  /** An executable standing in for imgbase in the generator. */
+  function fakeImgbase(name: string, script: string): string {
+    const f = join(dir, name);
+    writeFileSync(f, `#!/bin/sh\n${script}\n`);
+    chmodSync(f, 0o755);
+    return f;
+  }
+
+  it('prints nothing under blscfg, and only a comment when imgbase fails or its stub fails grub-script-check', () => {
     expect(runGenerator({ GRUB_ENABLE_BLSCFG: 'true' }).stdout).toBe('');
-    const bad = join(dir, 'false');
-    writeFileSync(bad, '#!/bin/sh\nexit 1\n');
-    chmodSync(bad, 0o755);
-    const r = runGenerator({ IMGBASE: bad });
-    expect(r.status).toBe(0);
-    expect(r.stdout).toBe('# imgbased: entries omitted (imgbase boot --grub-script failed)\n');
+    const failed = runGenerator({ IMGBASE: fakeImgbase('false', 'exit 1') });
+    expect(failed.status).toBe(0);
+    expect(failed.stdout).toBe('# imgbased: entries omitted (imgbase boot --grub-stub failed)\n');
+    const broken = runGenerator({ IMGBASE: fakeImgbase('broken', `echo "menuentry 'x' {"`) });
+    expect(broken.status).toBe(0);
+    expect(broken.stdout).toBe('# imgbased: entries omitted (grub-script-check failed)\n');
   });
 });
 

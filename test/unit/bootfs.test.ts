@@ -5,9 +5,9 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { buildInventory, type Inventory, type LvRecord } from '../../src/core/inventory';
 import {
-  findKernelInTree, grubScript, listBootEntries, planBootEntries, syncBootEntries, type BootfsOptions, type KernelFiles,
+  findKernelInTree, grubMenu, listBootEntries, planBootEntries, syncBootEntries, type BootfsOptions, type KernelFiles,
 } from '../../src/adapters/bootfs';
-import { parseBls } from '../../src/core/bls';
+import { parseBls, renderGrubStub } from '../../src/core/bls';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -185,29 +185,114 @@ describe('syncBootEntries', () => {
     expect(parseBls(readFileSync(join(boot, 'loader/entries/imgbased-A-1-0_1.conf'), 'utf8')).linux).toBe('/imgbased/A-1-0/vmlinuz-6.1.0-5-amd64');
   });
 
-  it('regenerates the GRUB menu only when our entries or menu ids change, and unsets stale grubenv pointers', async () => {
-    const { boot, opts } = setup();
+  /** A /boot with grub/ (grub.cfg given), a grub.d holding 42_imgbased, and an exec recording the commands run. */
+  function grubSetup(cfg: string | null, grubEnv = '# GRUB Environment Block\n####\n') {
+    const t = setup();
     const grubd = tmp();
     writeFileSync(join(grubd, '42_imgbased'), '#!/bin/sh\n');
-    mkdirSync(join(boot, 'grub'));
-    writeFileSync(join(boot, 'grub/grub.cfg'), '# empty\n');
-    writeFileSync(join(boot, 'grub/grubenv'), '# GRUB Environment Block\nsaved_entry=imgbased-A-1-0_7\nnext_entry=gnulinux-simple\n####\n');
+    mkdirSync(join(t.boot, 'grub'));
+    if (cfg !== null) writeFileSync(join(t.boot, 'grub/grub.cfg'), cfg);
+    writeFileSync(join(t.boot, 'grub/grubenv'), grubEnv);
     const calls: string[][] = [];
     const exec = async (cmd: string, args: string[]) => {
       calls.push([cmd, ...args]);
-      if (cmd === 'grub-mkconfig') writeFileSync(args[1]!, "menuentry 'x' --id 'imgbased-A-1-0_1' {\n}\n");
+      if (cmd === 'grub-mkconfig') writeFileSync(args[1]!, STUB_CFG);
       return { stdout: '', stderr: '', exitCode: 0 };
     };
-    const more = { grub: 'auto' as const, grubDDir: grubd, exec };
-    await syncBootEntries(opts(inventory(['A-1-0'], ['A-1-0+1']), more));
-    expect(calls).toEqual([
-      ['grub-editenv', join(boot, 'grub/grubenv'), 'unset', 'saved_entry'],
-      ['grub-mkconfig', '-o', join(boot, 'grub/grub.cfg')],
+    const more: Partial<BootfsOptions> = { grub: 'auto', grubDDir: grubd, exec, grubScriptCheck: null };
+    return { ...t, grubd, calls, more, menu: join(t.boot, 'grub/imgbased.cfg'), cfg: join(t.boot, 'grub/grub.cfg') };
+  }
+  const STUB_CFG = `### BEGIN /etc/grub.d/42_imgbased ###\n${renderGrubStub({ bootPrefix: '', prepare: '', grubDir: 'grub', manageDefault: true })}### END ###\n`;
+  const ids = (text: string): string[] => [...text.matchAll(/--id '([^']+)'/g)].map((m) => m[1]!);
+
+  it('stub absent from grub.cfg: writes the menu file and runs grub-mkconfig once; unsets stale grubenv pointers', async () => {
+    const g = grubSetup('# grub.cfg of Debian, before 42_imgbased\n', '# GRUB Environment Block\nsaved_entry=imgbased-A-1-0_7\nnext_entry=gnulinux-simple\n####\n');
+    const inv = inventory(['A-1-0'], ['A-1-0+1']);
+    const plan = await planBootEntries(g.opts(inv, g.more));
+    expect(plan.actions.map((a) => a.kind)).toEqual(['copy-kernel', 'write-entry', 'unset-grubenv', 'write-grub-menu', 'grub-mkconfig']);
+    await syncBootEntries(g.opts(inv, g.more));
+    expect(g.calls).toEqual([
+      ['grub-editenv', join(g.boot, 'grub/grubenv'), 'unset', 'saved_entry'],
+      ['grub-mkconfig', '-o', g.cfg],
     ]);
-    calls.length = 0;
-    writeFileSync(join(boot, 'grub/grubenv'), '# GRUB Environment Block\n####\n');
-    await syncBootEntries(opts(inventory(['A-1-0'], ['A-1-0+1']), more));
-    expect(calls).toEqual([]);
+    expect(ids(readFileSync(g.menu, 'utf8'))).toEqual(['imgbased-A-1-0_1']);
+    expect(g.out).toContain(`boot: wrote ${g.menu}`);
+    // grub.cfg has the stub now (and grub-editenv, faked here, dropped saved_entry): nothing left to do.
+    g.calls.length = 0;
+    writeFileSync(join(g.boot, 'grub/grubenv'), '# GRUB Environment Block\nnext_entry=gnulinux-simple\n####\n');
+    expect((await syncBootEntries(g.opts(inv, g.more))).actions).toEqual([]);
+    expect(g.calls).toEqual([]);
+  });
+
+  it('stub present: a layer change rewrites only the menu file (newest first), never grub.cfg', async () => {
+    const g = grubSetup(STUB_CFG);
+    await syncBootEntries(g.opts(inventory(['A-1-0'], ['A-1-0+1']), g.more));
+    const plan = await planBootEntries(g.opts(inventory(['A-1-0', 'B-2-0'], ['A-1-0+1', 'A-1-0+2', 'B-2-0+1']), g.more));
+    expect(plan.actions.map((a) => a.kind)).toEqual(['copy-kernel', 'write-entry', 'write-entry', 'write-grub-menu']);
+    await syncBootEntries(g.opts(inventory(['A-1-0', 'B-2-0'], ['A-1-0+1', 'A-1-0+2', 'B-2-0+1']), g.more));
+    expect(ids(readFileSync(g.menu, 'utf8'))).toEqual(['imgbased-B-2-0_1', 'imgbased-A-1-0_2', 'imgbased-A-1-0_1']);
+    const removal = await planBootEntries(g.opts(inventory(['A-1-0', 'B-2-0'], ['A-1-0+1', 'B-2-0+1']), g.more));
+    // Known content at plan time when no kernel has to be copied first.
+    const w = removal.actions.find((a) => a.kind === 'write-grub-menu');
+    expect(w && w.kind === 'write-grub-menu' && ids(w.content ?? '')).toEqual(['imgbased-B-2-0_1', 'imgbased-A-1-0_1']);
+    await syncBootEntries(g.opts(inventory(['A-1-0', 'B-2-0'], ['A-1-0+1', 'B-2-0+1']), g.more));
+    expect(ids(readFileSync(g.menu, 'utf8'))).toEqual(['imgbased-B-2-0_1', 'imgbased-A-1-0_1']);
+    expect(g.calls).toEqual([]);
+    expect(readFileSync(g.cfg, 'utf8')).toBe(STUB_CFG);
+  });
+
+  it('an old-format stub gets grub-mkconfig once; blscfg or no 42_imgbased and no stub: no menu file at all', async () => {
+    const old = grubSetup(STUB_CFG.replace(/imgbased-grub-stub v\d+/, 'imgbased-grub-stub v0'));
+    const p = await planBootEntries(old.opts(inventory(['A-1-0'], ['A-1-0+1']), old.more));
+    expect(p.actions.filter((a) => a.kind === 'grub-mkconfig')).toEqual([{ kind: 'grub-mkconfig', output: old.cfg, stub: 0 }]);
+    const bls = grubSetup('insmod blscfg\nblscfg\n');
+    expect((await planBootEntries(bls.opts(inventory(['A-1-0'], ['A-1-0+1']), bls.more))).actions.map((a) => a.kind)).toEqual(['copy-kernel', 'write-entry']);
+    const bare = grubSetup('# no stub\n');
+    rmSync(join(bare.grubd, '42_imgbased'));
+    expect((await planBootEntries(bare.opts(inventory(['A-1-0'], ['A-1-0+1']), bare.more))).actions.map((a) => a.kind)).toEqual(['copy-kernel', 'write-entry']);
+    // A stub without the generator (uninstalled since): the menu file is still kept, grub.cfg is not regenerated.
+    const orphan = grubSetup(STUB_CFG);
+    rmSync(join(orphan.grubd, '42_imgbased'));
+    expect((await planBootEntries(orphan.opts(inventory(['A-1-0'], ['A-1-0+1']), orphan.more))).actions.map((a) => a.kind)).toEqual(['copy-kernel', 'write-entry', 'write-grub-menu']);
+  });
+
+  it('dry run prints the menu file write and writes nothing', async () => {
+    const g = grubSetup(STUB_CFG);
+    const plan = await syncBootEntries(g.opts(inventory(['A-1-0'], ['A-1-0+1']), { ...g.more, dryRun: true }));
+    expect(plan.actions.map((a) => a.kind)).toContain('write-grub-menu');
+    expect(g.out).toContain(`would write the GRUB menu file ${g.menu} (sourced by grub.cfg)`);
+    expect(existsSync(g.menu)).toBe(false);
+    expect(existsSync(join(g.boot, 'loader/entries'))).toBe(false);
+  });
+
+  it('a menu file failing grub-script-check is not installed: the old one stays, the sync fails', async () => {
+    const g = grubSetup(STUB_CFG);
+    await syncBootEntries(g.opts(inventory(['A-1-0'], ['A-1-0+1']), g.more));
+    const before = readFileSync(g.menu, 'utf8');
+    const checked: string[] = [];
+    const exec = async (cmd: string, args: string[]) => {
+      checked.push(readFileSync(args[0]!, 'utf8'));
+      return { stdout: '', stderr: 'syntax error at line 3\n', exitCode: 1 };
+    };
+    await expect(syncBootEntries(g.opts(inventory(['A-1-0'], ['A-1-0+1', 'A-1-0+2']), { ...g.more, exec, grubScriptCheck: '/usr/bin/grub-script-check' })))
+      .rejects.toThrow(/failed grub-script-check \(syntax error at line 3\); .*imgbased\.cfg left as it was/);
+    expect(ids(checked[0]!)).toEqual(['imgbased-A-1-0_2', 'imgbased-A-1-0_1']);
+    expect(readFileSync(g.menu, 'utf8')).toBe(before);
+    expect(readdirSync(join(g.boot, 'grub')).sort()).toEqual(['grub.cfg', 'grubenv', 'imgbased.cfg']);
+  });
+
+  it.skipIf(!existsSync('/usr/bin/grub-script-check'))('validates the menu file with the real grub-script-check', async () => {
+    const g = grubSetup(STUB_CFG);
+    const exec = async (cmd: string, args: string[]) => {
+      try {
+        execFileSync(cmd, args, { stdio: 'pipe' });
+        return { stdout: '', stderr: '', exitCode: 0 };
+      } catch (e) {
+        return { stdout: '', stderr: String((e as { stderr?: Buffer }).stderr ?? ''), exitCode: 1 };
+      }
+    };
+    await syncBootEntries(g.opts(inventory(['A-1-0'], ['A-1-0+1']), { ...g.more, exec, grubScriptCheck: '/usr/bin/grub-script-check' }));
+    expect(ids(readFileSync(g.menu, 'utf8'))).toEqual(['imgbased-A-1-0_1']);
   });
 });
 
@@ -220,7 +305,7 @@ describe('listing and grub script', () => {
     expect(l.map((e) => e.file)).toEqual(['imgbased-A-1-0_10.conf', 'imgbased-A-1-0_2.conf', 'imgbased-A-1-0_1.conf', 'debian.conf']);
     expect(l[0]!.missing).toEqual([]);
     expect(l[3]!.missing).toEqual(['/vmlinuz-6.1']);
-    const s = await grubScript({ bootDir: boot, bootPrefix: '', prepare: '', manageDefault: true });
+    const s = await grubMenu(boot);
     expect([...s.matchAll(/--id '([^']+)'/g)].map((m) => m[1])).toEqual(['imgbased-A-1-0_10', 'imgbased-A-1-0_2', 'imgbased-A-1-0_1']);
     expect(s).not.toContain('Hand made');
   });
