@@ -1,9 +1,11 @@
 // Issue 5 acceptance: boot entries per layer, booted through the lab disk's real on-disk GRUB (SeaBIOS -> GRUB ->
-// /boot/grub/grub.cfg made by Debian's grub-mkconfig with our /etc/grub.d/42_imgbased).
+// /boot/grub/grub.cfg made by Debian's grub-mkconfig with our /etc/grub.d/42_imgbased, whose stub sources the menu
+// file /boot/grub/imgbased.cfg that imgbase writes itself).
 //
 // One overlay of the lead's layered host (2 bases, 3 layers made by the imgbase verbs), five chained GRUB boots:
-//   B1 default            -> newest layer; menu order; bootctl; grub-mkconfig | grub-script-check; foreign entry;
-//                            weird title; `boot --next <oldest>`
+//   B1 default            -> newest layer; menu order; bootctl; grub-script-check of grub.cfg and imgbased.cfg;
+//                            layer --add/--remove leave grub.cfg alone; foreign entry; weird title;
+//                            `boot --next <oldest>`
 //   B2 one-shot           -> the oldest layer; next_entry consumed
 //   B3 back on default    -> newest layer again; `boot --set-default <middle>`
 //   B4 default persists   -> middle layer; `layer --remove <oldest>`
@@ -32,7 +34,9 @@ O=$LAB_OUT
 t() { local n=$1; shift; "$@" >"$O/$n.out" 2>"$O/$n.err"; local rc=$?; echo $rc >"$O/$n.rc"; mark "rc-$n" "$rc"; }
 env_list() { grub-editenv /boot/grub/grubenv list >"$O/env-$1.txt" 2>&1; mark "next-$1" "$(sed -n 's/^next_entry=//p' "$O/env-$1.txt")"; mark "saved-$1" "$(sed -n 's/^saved_entry=//p' "$O/env-$1.txt")"; }
 foreign_sha() { mark "foreign-sha-$1" "$(sha256sum /boot/loader/entries/zz-foreign.conf 2>/dev/null | cut -d' ' -f1)"; }
-ids() { grep -o "\-\-id 'imgbased-[^']*'" /boot/grub/grub.cfg | sed "s/--id '//; s/'$//" | xargs; }
+ids() { grep -o "\-\-id 'imgbased-[^']*'" /boot/grub/imgbased.cfg | sed "s/--id '//; s/'$//" | xargs; }
+# grub.cfg must never change after the fixture's layout --init put the stub in it: the write verbs touch only imgbased.cfg.
+cfg_sha() { mark "cfg-sha-$1" "$(sha256sum /boot/grub/grub.cfg | cut -d' ' -f1)"; }
 `;
 
 let disk = '';
@@ -68,6 +72,8 @@ function menuLayers(r: BootResult): string[] {
   return grubMenuEntries(r.log).map((t) => /\((Image-[^()]+)\)$/.exec(t)?.[1]).filter((x): x is string => !!x);
 }
 const rc = (r: BootResult, n: string): number => Number(outFile(r, `${n}.rc`).trim());
+/** grub.cfg's hash at the start of B1: every later write verb must leave it byte for byte. */
+const cfgSha = (): string => results['boot-entries-1']!.markers['cfg-sha-1']![0]!;
 
 describe('boot entries through the on-disk GRUB', () => {
   beforeAll(async () => {
@@ -78,25 +84,36 @@ describe('boot entries through the on-disk GRUB', () => {
 
   it('B1: menu lists one entry per layer newest first, default boots the newest layer; bootctl and grub-script-check are clean', async () => {
     const r = await grubBoot('boot-entries-1', String.raw`
+cfg_sha 1
 t list imgbase boot --list
 t list-json imgbase boot --list --json
 cp /boot/grub/grub.cfg "$O/grub1.cfg"
+cp /boot/grub/imgbased.cfg "$O/menu1.cfg"
 ls /boot/loader/entries >"$O/entries1.txt"
 ls /boot/imgbased >"$O/kernels1.txt"
 for f in /boot/loader/entries/imgbased-*.conf; do echo "== $f"; cat "$f"; done >"$O/our-entries1.txt"
 SYSTEMD_RELAX_ESP_CHECKS=1 SYSTEMD_RELAX_XBOOTLDR_CHECKS=1 bootctl --esp-path=/boot --boot-path=/boot list --no-pager >"$O/bootctl.out" 2>"$O/bootctl.err"; mark rc-bootctl $?
-t mkconfig grub-mkconfig -o "$O/mk.cfg"
-t script-check grub-script-check "$O/mk.cfg"
+# grub.cfg was made by grub-mkconfig (which runs grub-script-check itself) at the fixture's layout --init.
+t script-check grub-script-check /boot/grub/grub.cfg
+t script-check-menu grub-script-check /boot/grub/imgbased.cfg
 t sync-idem imgbase boot --sync
+# A write verb costs no grub-mkconfig any more: only imgbased.cfg changes (seconds, not ~100 s under TCG).
+s=$(date +%s%N); t add imgbase layer --add; mark add-ms $(( ($(date +%s%N) - s) / 1000000 ))
+mark ids-added "$(ids)"
+cfg_sha add
+t script-check-added grub-script-check /boot/grub/imgbased.cfg
+s=$(date +%s%N); t add-remove imgbase layer --remove Image-2.0-0+2; mark add-remove-ms $(( ($(date +%s%N) - s) / 1000000 ))
+cfg_sha add-remove
 # A foreign entry placed by hand, and a base os-release with quotes, $ and backslashes in its PRETTY_NAME.
 cp "$LAB_SHARE/foreign.conf" /boot/loader/entries/zz-foreign.conf
 foreign_sha 1
 cp "$LAB_SHARE/weird-os-release" /boot/imgbased/Image-1.0-0/os-release
 t sync-weird imgbase boot --sync
-cp /boot/grub/grub.cfg "$O/grub1b.cfg"
-t script-check-weird grub-script-check /boot/grub/grub.cfg
+cp /boot/grub/imgbased.cfg "$O/menu1b.cfg"
+t script-check-weird grub-script-check /boot/grub/imgbased.cfg
 t next imgbase boot --next ${OLDEST}
 env_list 1
+cfg_sha 1b
 t list-after imgbase boot --list
 mark ids "$(ids)"
 sync
@@ -118,15 +135,32 @@ sync
     expect(bc).not.toMatch(/tries:/);
     for (const block of bc.split(/\n\s*\n/).filter((b) => b.includes('imgbased-'))) expect(block).not.toMatch(/No such file|warning/i);
     expect(bcErr).not.toMatch(/imgbased/i);
-    // grub-mkconfig output (with our generator) passes grub-script-check.
-    expect(rc(r, 'mkconfig')).toBe(0);
+    // grub.cfg holds only the stub (no entries of ours); the menu file holds them; both pass grub-script-check.
+    const cfg = outFile(r, 'grub1.cfg');
+    expect(cfg).toMatch(/^# imgbased-grub-stub v\d+: /m);
+    expect(cfg).toContain('source "${imgbased_boot}/grub/imgbased.cfg"');
+    expect(cfg).not.toContain("--id 'imgbased-");
+    // Debian's own entries come first in grub.cfg, the stub (hence our entries) after them.
+    expect(cfg.indexOf('### BEGIN /etc/grub.d/10_linux ###')).toBeLessThan(cfg.indexOf('# imgbased-grub-stub'));
+    expect(outFile(r, 'menu1.cfg')).toContain(`--id '${id(NEWEST)}'`);
     expect(rc(r, 'script-check')).toBe(0);
-    expect(outFile(r, 'mk.cfg')).toContain(`--id '${id(NEWEST)}'`);
+    expect(rc(r, 'script-check-menu')).toBe(0);
     expect(outFile(r, 'sync-idem.out')).toContain('up to date');
-    // Weird title: escaped in grub.cfg, which still passes grub-script-check.
+    // layer --add / --remove: the menu file follows, grub.cfg stays byte for byte, no grub-mkconfig.
+    expect(rc(r, 'add')).toBe(0);
+    expect(rc(r, 'add-remove')).toBe(0);
+    expectMarker(r, 'ids-added', ['Image-2.0-0+2', NEWEST, MIDDLE, OLDEST].map(id).join(' '));
+    expect(rc(r, 'script-check-added')).toBe(0);
+    for (const n of ['add', 'add-remove', 'sync-weird', 'next']) {
+      expect(outFile(r, `${n}.out`) + outFile(r, `${n}.err`)).not.toMatch(/regenerated|grub-mkconfig/);
+    }
+    expect(outFile(r, 'add.err')).toContain('boot: wrote /boot/grub/imgbased.cfg');
+    for (const k of ['add', 'add-remove', '1b']) expectMarker(r, `cfg-sha-${k}`, cfgSha());
+    console.log(`boot-entries B1: layer --add ${r.markers['add-ms']?.[0]} ms, layer --remove ${r.markers['add-remove-ms']?.[0]} ms (no grub-mkconfig)`);
+    // Weird title: escaped in the menu file, which still passes grub-script-check.
     expect(rc(r, 'sync-weird')).toBe(0);
     expect(rc(r, 'script-check-weird')).toBe(0);
-    expect(outFile(r, 'grub1b.cfg')).toContain(`menuentry 'It'\\''s "q" $HOME \\x (${MIDDLE})'`);
+    expect(outFile(r, 'menu1b.cfg')).toContain(`menuentry 'It'\\''s "q" $HOME \\x (${MIDDLE})'`);
     expectMarker(r, 'foreign-sha-1', FOREIGN_SHA);
     expect(rc(r, 'next')).toBe(0);
     expectMarker(r, 'next-1', id(OLDEST));
@@ -153,6 +187,7 @@ t status imgbase boot --status
 mark next-3 "$(grub-editenv /boot/grub/grubenv list | sed -n 's/^next_entry=//p')"
 t set-default imgbase boot --set-default ${MIDDLE}
 env_list 3
+cfg_sha 3
 t list imgbase boot --list --json
 sync
 `);
@@ -161,6 +196,7 @@ sync
     expect(rc(r, 'set-default')).toBe(0);
     expectMarker(r, 'saved-3', id(MIDDLE));
     expect((JSON.parse(outFile(r, 'list.out')) as { default: string }).default).toBe(MIDDLE);
+    expectMarker(r, 'cfg-sha-3', cfgSha());
   });
 
   it('B4: --set-default persists (1st reboot); layer --remove drops its entry and menu entry', async () => {
@@ -169,6 +205,7 @@ t remove imgbase layer --remove ${OLDEST}
 ls /boot/loader/entries >"$O/entries4.txt"
 mark ids "$(ids)"
 foreign_sha 4
+cfg_sha 4
 sync
 `);
     expectMarker(r, 'boot-root', dm(MIDDLE));
@@ -178,6 +215,8 @@ sync
     expect(outFile(r, 'entries4.txt')).toContain('zz-foreign.conf');
     expectMarker(r, 'ids', [NEWEST, MIDDLE].map(id).join(' '));
     expectMarker(r, 'foreign-sha-4', FOREIGN_SHA);
+    expectMarker(r, 'cfg-sha-4', cfgSha());
+    expect(outFile(r, 'remove.err')).toContain('boot: wrote /boot/grub/imgbased.cfg');
   });
 
   it('B5: --set-default persists (2nd reboot); menu without the removed layer; kernel-install; kernel copies follow their last layer', async () => {
@@ -194,6 +233,7 @@ t remove-base imgbase base --remove Image-2.0-0
 mark kernels-after-base "$(ls /boot/imgbased | xargs)"
 mark ids "$(ids)"
 foreign_sha 5
+cfg_sha 5
 SYSTEMD_RELAX_ESP_CHECKS=1 SYSTEMD_RELAX_XBOOTLDR_CHECKS=1 bootctl --esp-path=/boot --boot-path=/boot list --no-pager >"$O/bootctl.out" 2>"$O/bootctl.err"; mark rc-bootctl $?
 `);
     expectMarker(r, 'boot-root', dm(MIDDLE));
@@ -210,6 +250,7 @@ SYSTEMD_RELAX_ESP_CHECKS=1 SYSTEMD_RELAX_XBOOTLDR_CHECKS=1 bootctl --esp-path=/b
     expectMarker(r, 'ids', id(MIDDLE));
     expectMarker(r, 'foreign-sha-5', FOREIGN_SHA);
     expectMarker(r, 'rc-bootctl', '0');
+    expectMarker(r, 'cfg-sha-5', cfgSha());
     const times = Object.values(results).map((x) => x.durationS.toFixed(0)).join(', ');
     console.log(`boot-entries: boot durations ${times} s`);
   });

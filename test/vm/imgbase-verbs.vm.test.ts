@@ -35,7 +35,8 @@ O=$LAB_OUT
 t() { local n=$1; shift; "$@" >"$O/$n.out" 2>"$O/$n.err"; echo $? >"$O/$n.rc"; mark "rc-$n" "$(cat "$O/$n.rc")"; }
 lvsnap() { lvs --reportformat json -a -o lv_name,lv_attr,lv_tags,origin,vg_tags 2>/dev/null; }
 IMG=$LAB_SHARE
-# The GRUB menu is the boot-entry tests' subject; here grub-mkconfig would only cost minutes per write under TCG.
+# The GRUB menu is the boot-entry tests' subject; here layout --init's one grub-mkconfig (it puts 42_imgbased's stub
+# in grub.cfg) would only cost ~100 s under TCG.
 mv /etc/grub.d/42_imgbased /root/42_imgbased.off 2>/dev/null || true
 
 t help imgbase --help
