@@ -18,6 +18,7 @@ export const UDEV_RULE_PATH = '/run/udev/rules.d/90-imgbased-root.rules';
 const PROBE_DIR = `${BOOT_STATUS_DIR}/probe`;
 const UDEV_DB = '/run/udev/data';
 const UDEV_CONTROL = '/run/udev/control';
+const BLIND_RETRY_MS = 10_000;
 
 export interface SelectOptions {
   cmdline?: string;
@@ -98,8 +99,9 @@ function rootInit(cmdline: string): string[] | null {
 
 /**
  * Waits for the imgbased VG and its layers. No `udevadm settle` (it waits for every device, ~20 s under TCG): lvs
- * runs when udev has identified a new LVM physical volume, and every 3 s once udevd runs in case udev never says so
- * (the service starts before udevd so that node's start-up overlaps the early boot).
+ * runs when udev has identified a new LVM physical volume, and every BLIND_RETRY_MS once udevd runs in case udev
+ * never says so (rare: an lvs under TCG costs seconds of the one vCPU the disk probing needs too). The service
+ * starts before udevd so that node's start-up overlaps the early boot.
  */
 async function waitForInventory(vg: string | undefined, waitS: number): Promise<Inventory> {
   const deadline = Date.now() + waitS * 1000;
@@ -108,7 +110,7 @@ async function waitForInventory(vg: string | undefined, waitS: number): Promise<
   let lastTry = Date.now();
   for (let attempt = 1; ; ) {
     const pvs = await pvsKnownToUdev();
-    if ((pvs !== '' && pvs !== seen) || (Date.now() - lastTry > 3000 && (await exists(UDEV_CONTROL)))) {
+    if ((pvs !== '' && pvs !== seen) || (Date.now() - lastTry > BLIND_RETRY_MS && (await exists(UDEV_CONTROL)))) {
       if (pvs !== seen) log.debug(`initrd select: LVM PVs known to udev: ${pvs || 'none'}`);
       seen = pvs;
       lastTry = Date.now();
