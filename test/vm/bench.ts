@@ -11,7 +11,9 @@ const SCRIPT = String.raw`set -euo pipefail
 now() { date +%s.%N; }
 # timed NAME CMD...: appends "NAME seconds" to $LAB_OUT/times
 timed() { local n=$1; shift; local s; s=$(now); "$@" >/dev/null; awk -v n="$n" -v a="$s" -v b="$(now)" 'BEGIN { print n, b - a }' >>"$LAB_OUT/times"; }
-pooldata() { lvs --noheadings --units b --nosuffix -o lv_size,data_percent HostVG/pool | awk '{ printf "%d\n", $1 * $2 / 100 }'; }
+# %.0f, not %d: mawk clamps %d at 2^31-1, and the pool holds more than 2 GiB by the time dd runs.
+mapped() { sync; lvchange -ay -K "HostVG/$1" 2>/dev/null || true; lvs --noheadings --units b --nosuffix -o lv_size,data_percent "HostVG/$1" | awk '{ printf "%.0f\n", $1 * $2 / 100 }'; }
+pooldata() { mapped pool; }
 mkdir -p /mnt/imgs && mount -o ro /dev/vdb /mnt/imgs
 imgbase layout --init Bench-1.0-0 --from / >/dev/null
 
@@ -28,6 +30,7 @@ echo "image-used $(dumpe2fs -h /mnt/imgs/data2g.ext4 2>/dev/null | awk -F: '/^Bl
 before=$(pooldata)
 timed base-add-2g imgbase base --add Data-1.0-0 --from /mnt/imgs/data2g.ext4
 echo "base-add-2g-pool $(( $(pooldata) - before ))" >>"$LAB_OUT/times"
+echo "base-add-2g-lv $(mapped Data-1.0-0)" >>"$LAB_OUT/times"
 lvcreate -q -V 2G -T HostVG/pool -n ddcopy >/dev/null
 # Without the device node dd would write a plain file into /dev.
 udevadm settle
@@ -35,6 +38,7 @@ test -b /dev/HostVG/ddcopy
 before=$(pooldata)
 timed dd-sparse-2g dd if=/mnt/imgs/data2g.ext4 of=/dev/HostVG/ddcopy bs=1M conv=sparse,fsync status=none
 echo "dd-sparse-2g-pool $(( $(pooldata) - before ))" >>"$LAB_OUT/times"
+echo "dd-sparse-2g-lv $(mapped ddcopy)" >>"$LAB_OUT/times"
 
 # 1. 200 LVs in the VG, then the inventory read
 n=$(lvs --noheadings HostVG | wc -l)
@@ -102,7 +106,7 @@ async function main(): Promise<void> {
     const mib = (b: number): string => `${(b / 2 ** 20).toFixed(0)} MiB`;
     const lines = [
       `layout --json with ${m['lv-count']} LVs: ${m['layout-json']!.toFixed(2)} s vs bare lvs ${m['lvs-json']!.toFixed(2)} s (x${(m['layout-json']! / m['lvs-json']!).toFixed(2)}; medians of 5)`,
-      `base --add --from 2 GiB image (${mib(m['image-used']!)} used): ${m['base-add-2g']!.toFixed(1)} s, pool +${mib(m['base-add-2g-pool']!)}; dd conv=sparse: ${m['dd-sparse-2g']!.toFixed(1)} s, pool +${mib(m['dd-sparse-2g-pool']!)} (time x${(m['base-add-2g']! / m['dd-sparse-2g']!).toFixed(2)})`,
+      `base --add --from 2 GiB image (${mib(m['image-used']!)} used): ${m['base-add-2g']!.toFixed(1)} s, pool +${mib(m['base-add-2g-pool']!)} (LV maps ${mib(m['base-add-2g-lv']!)}); dd conv=sparse: ${m['dd-sparse-2g']!.toFixed(1)} s, pool +${mib(m['dd-sparse-2g-pool']!)} (LV maps ${mib(m['dd-sparse-2g-lv']!)}) (time x${(m['base-add-2g']! / m['dd-sparse-2g']!).toFixed(2)})`,
       `layer --add on 1 GiB base: ${m['layer-add-1g']!.toFixed(2)} s; on 8 GiB base: ${m['layer-add-8g']!.toFixed(2)} s (x${(m['layer-add-8g']! / m['layer-add-1g']!).toFixed(2)}; medians of 3)`,
     ];
     process.stdout.write(`${lines.join('\n')}\n`);
