@@ -15,12 +15,10 @@ import {
 import { compareLayerNames, parseLayerName, rpmvercmp } from '../core/naming';
 import type { Base, Inventory, Layer } from '../core/inventory';
 import { findCommand, run, type RunResult } from './exec';
-import { withMounted } from './fs';
+import { pathExists, withMounted } from './fs';
 import { activateLv, deactivateLv, lvPath } from './lvm';
 import { log } from './log';
 import { atomicWrite, fsyncPath } from './atomic';
-
-export { atomicWrite };
 
 export const DEFAULT_BOOT_DIR = '/boot';
 /** Directory (inside $BOOT) holding our kernel copies: imgbased/<base>/ and imgbased/<layer>/. */
@@ -208,7 +206,7 @@ export interface GrubPaths {
 export async function findGrub(bootDir: string): Promise<GrubPaths | null> {
   for (const sub of ['grub', 'grub2'] as const) {
     const dir = join(bootDir, sub);
-    if (await exists(dir)) {
+    if (await pathExists(dir)) {
       return {
         dir: sub, cfg: join(dir, 'grub.cfg'), menu: join(dir, GRUB_MENU_FILE), env: join(dir, 'grubenv'),
         mkconfig: `${sub}-mkconfig`, editenv: `${sub}-editenv`, scriptCheck: `${sub}-script-check`,
@@ -393,7 +391,7 @@ async function planGrub(ctx: PlanContext, plan: BootPlan): Promise<void> {
   }
   const cfg = await readFile(g.cfg, 'utf8').catch(() => null);
   if (cfg === null || usesBlscfg(cfg)) return;
-  const generator = await exists(join(ctx.opts.grubDDir ?? '/etc/grub.d', '42_imgbased'));
+  const generator = await pathExists(join(ctx.opts.grubDDir ?? '/etc/grub.d', '42_imgbased'));
   const stub = grubStubVersion(cfg);
   // Nothing would ever source the menu file: no generator to put the stub in grub.cfg, and no stub there.
   if (!generator && stub === null) return;
@@ -415,15 +413,6 @@ export async function planBootEntries(opts: BootfsOptions): Promise<BootPlan> {
 
 // -------------------------------------------------------------------------------------------------------------
 // Applying.
-
-async function exists(p: string): Promise<boolean> {
-  try {
-    await stat(p);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function atomicRemove(path: string): Promise<void> {
   await unlink(path).catch((e: NodeJS.ErrnoException) => {
@@ -604,7 +593,7 @@ async function listDir(p: string): Promise<string[]> {
 }
 
 async function firstExisting(paths: string[]): Promise<string | null> {
-  for (const p of paths) if (await exists(p)) return p;
+  for (const p of paths) if (await pathExists(p)) return p;
   return null;
 }
 
@@ -689,7 +678,7 @@ export async function listBootEntries(bootDir = DEFAULT_BOOT_DIR): Promise<Liste
     const missing: string[] = [];
     for (const p of files) {
       const onDisk = join(bootDir, prefix && p.startsWith(`${prefix}/`) ? p.slice(prefix.length) : p);
-      if (!(await exists(onDisk))) missing.push(p);
+      if (!(await pathExists(onDisk))) missing.push(p);
     }
     out.push({
       file: e.file, ours: e.layer !== null, layer: e.layer, title: en?.title ?? null, version: en?.version ?? null,

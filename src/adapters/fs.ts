@@ -1,5 +1,5 @@
 // Mounting and filesystem identity: the only places imgbased touches filesystems of LVs.
-import { mkdir, mkdtemp, rmdir } from 'node:fs/promises';
+import { mkdir, mkdtemp, rmdir, stat } from 'node:fs/promises';
 import { run } from './exec';
 
 export type FsType = 'ext4' | 'ext3' | 'ext2' | 'xfs' | string;
@@ -72,4 +72,8 @@ export async function checkFs(dev: string): Promise<void> {
   if (!type.startsWith('ext')) return;
   const r = await run('e2fsck', ['-fy', dev], { allowFail: true });
   if (r.exitCode > 1) throw new Error(`e2fsck ${dev} failed (exit ${r.exitCode})`);
+}
+
+export async function pathExists(p: string): Promise<boolean> {
+  return stat(p).then(() => true, () => false);
 }

@@ -2,17 +2,19 @@
 // reads the inventory with one `lvs`, asks core for the ordered candidates, and takes the first layer that
 // activates and whose filesystem mounts. Then: the boot decision goes to /run/imgbased/boot-status.json, one line
 // to the console and journal, and a udev rule gives that LV the /dev/imgbased/root alias sysroot.mount waits for.
-import { access, lstat, mkdir, readdir, readFile, rmdir } from 'node:fs/promises';
+import { lstat, mkdir, readdir, readFile, rmdir } from 'node:fs/promises';
 import { BOOT_STATUS_DIR, BOOT_STATUS_PATH, renderBootStatus, showValue, type BootFallback, type BootStatus } from '../core/boot-status';
 import { imgbasedArgs, parseCmdline } from '../core/cmdline';
 import { dmName } from '../core/dm';
 import { buildInventory, findBase, findLayer, type Inventory } from '../core/inventory';
 import { bootCandidates, isSafeLayerArg } from '../core/select';
+import { atomicWrite } from '../adapters/atomic';
 import { run } from '../adapters/exec';
+import { pathExists } from '../adapters/fs';
 import { log, setDebug } from '../adapters/log';
 import { activateLv, deactivateLv, readLvRecords } from '../adapters/lvm';
 import { aliasRule } from './units';
-import { console as kmsg, writeFileAtomic } from './sys';
+import { console as kmsg } from './sys';
 
 export const UDEV_RULE_PATH = '/run/udev/rules.d/90-imgbased-root.rules';
 const PROBE_DIR = `${BOOT_STATUS_DIR}/probe`;
@@ -60,7 +62,7 @@ export async function selectStep(opts: SelectOptions = {}): Promise<number> {
         requested, booted: c.layer, reason: c.reason, fallbacks, time: new Date().toISOString(),
         vg: inv.vg, device: `/dev/${inv.vg}/${c.layer}`,
       };
-      await writeFileAtomic(BOOT_STATUS_PATH, renderBootStatus(status));
+      await atomicWrite(BOOT_STATUS_PATH, renderBootStatus(status));
       kmsg.notice(`imgbased: booting ${c.layer} (${c.reason})`);
       await publishAlias(why.kernel, c.layer);
       return 0;
@@ -74,7 +76,7 @@ export async function selectStep(opts: SelectOptions = {}): Promise<number> {
   const reason = inv.vg === null
     ? 'no volume group tagged imgbased:vg found'
     : inv.layers.length === 0 ? `no layers in ${inv.vg}` : 'no usable layer';
-  await writeFileAtomic(BOOT_STATUS_PATH, renderBootStatus({
+  await atomicWrite(BOOT_STATUS_PATH, renderBootStatus({
     requested, booted: null, reason, fallbacks, time: new Date().toISOString(), vg: inv.vg, device: null,
   }));
   kmsg.error(`imgbased: cannot boot: ${reason}`);
@@ -110,7 +112,7 @@ async function waitForInventory(vg: string | undefined, waitS: number): Promise<
   let lastTry = Date.now();
   for (let attempt = 1; ; ) {
     const pvs = await pvsKnownToUdev();
-    if ((pvs !== '' && pvs !== seen) || (Date.now() - lastTry > BLIND_RETRY_MS && (await exists(UDEV_CONTROL)))) {
+    if ((pvs !== '' && pvs !== seen) || (Date.now() - lastTry > BLIND_RETRY_MS && (await pathExists(UDEV_CONTROL)))) {
       if (pvs !== seen) log.debug(`initrd select: LVM PVs known to udev: ${pvs || 'none'}`);
       seen = pvs;
       lastTry = Date.now();
@@ -127,10 +129,6 @@ async function waitForInventory(vg: string | undefined, waitS: number): Promise<
     await new Promise((r) => setTimeout(r, 200));
   }
   return inv ?? { vg: vg ?? null, pool: null, bases: [], layers: [], foreign: [], problems: [] };
-}
-
-async function exists(p: string): Promise<boolean> {
-  return access(p).then(() => true, () => false);
 }
 
 /** Block devices udev has so far identified as LVM PVs (its database: /run/udev/data/b<major>:<minor>). */
@@ -203,7 +201,7 @@ export async function checkFilesystem(dev: string, initPaths: string[] | null): 
 
 /** Gives the chosen dm device the /dev/imgbased/root alias. No settle: sysroot.mount waits for that device. */
 async function publishAlias(kernel: string, layer: string): Promise<void> {
-  await writeFileAtomic(UDEV_RULE_PATH, aliasRule(kernel, layer));
+  await atomicWrite(UDEV_RULE_PATH, aliasRule(kernel, layer));
   await run('udevadm', ['control', '--reload']);
   await run('udevadm', ['trigger', '--action=change', '--subsystem-match=block', `--sysname-match=${kernel}`]);
 }

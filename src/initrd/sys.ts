@@ -1,5 +1,5 @@
-// The two effects of the initramfs path that are not lvm/udev commands: decision lines to the kernel log (so they
-// reach the console, dmesg and the journal, which imports /dev/kmsg), and atomic files in /run.
+// Decision lines of the initramfs path go to the kernel log, so they reach the console, dmesg and the journal
+// (which imports /dev/kmsg) even before journald runs.
 import { closeSync, openSync, writeSync } from 'node:fs';
 
 /** syslog facility "user" (1) so journald files the record under identifier "imgbased", not "kernel". */
@@ -26,5 +26,3 @@ export const console = {
   warn: (line: string): void => emit(LEVEL.warn, line),
   error: (line: string): void => emit(LEVEL.error, line),
 };
-
-export { atomicWrite as writeFileAtomic } from '../adapters/atomic';
