@@ -3,7 +3,7 @@
 # Without an imgbased.* argument (or with rd.imgbased=0) nothing here runs and stock dracut boots as before.
 
 check() {
-    require_binaries imgbase lvm udevadm blkid mount umount || return 1
+    require_binaries imgbase lvm blkid mount umount || return 1
     return 0
 }
 
@@ -19,7 +19,8 @@ install() {
     # So install it with its libraries resolved now and mode 0644; imgbased-generator restores 0755 at boot.
     DRACUT_RESOLVE_DEPS=1 inst_binary "$(find_binary imgbase)" /usr/sbin/imgbase
     chmod 0644 "$initdir/usr/sbin/imgbase"
-    inst_multiple lvm udevadm blkid mount umount
+    inst_multiple lvm blkid mount umount
+    inst_simple "$moddir/90-imgbased-root.rules" "${udevdir}/rules.d/90-imgbased-root.rules"
     inst_script "$moddir/imgbased-generator" "$systemdutildir/system-generators/imgbased-generator"
     inst_simple "$moddir/imgbased-select.service" "$systemdsystemunitdir/imgbased-select.service"
     chmod 0644 "$initdir$systemdsystemunitdir/imgbased-select.service"

@@ -1,11 +1,15 @@
 // `imgbase initrd select`: runs once in the initramfs (imgbased-select.service). Waits for the imgbased VG,
 // reads the inventory with one `lvs`, asks core for the ordered candidates, and takes the first layer that
 // activates and whose filesystem mounts. Then: the boot decision goes to /run/imgbased/boot-status.json, one line
-// to the console and journal, and a udev rule gives that LV the /dev/imgbased/root alias sysroot.mount waits for.
-import { lstat, mkdir, readdir, readFile, rmdir } from 'node:fs/promises';
+// to the console and journal, and that LV gets the /dev/imgbased/root alias sysroot.mount waits for (see units.ts).
+// Every command started here costs a few hundred ms of the one vCPU under TCG, so what can be read from /sys,
+// /run/udev or the device itself is read in-process.
+import { lstat, mkdir, open, readdir, readFile, rmdir, writeFile } from 'node:fs/promises';
+import { setPriority } from 'node:os';
 import { BOOT_STATUS_DIR, BOOT_STATUS_PATH, renderBootStatus, showValue, type BootFallback, type BootStatus } from '../core/boot-status';
 import { imgbasedArgs, parseCmdline } from '../core/cmdline';
 import { dmName } from '../core/dm';
+import { FSTYPE_PROBE_BYTES, fstypeOf } from '../core/fstype';
 import { buildInventory, findBase, findLayer, type Inventory } from '../core/inventory';
 import { bootCandidates, isSafeLayerArg } from '../core/select';
 import { atomicWrite } from '../adapters/atomic';
@@ -13,10 +17,9 @@ import { run } from '../adapters/exec';
 import { pathExists } from '../adapters/fs';
 import { log, setDebug } from '../adapters/log';
 import { activateLv, deactivateLv, readLvRecords } from '../adapters/lvm';
-import { aliasRule } from './units';
+import { rootMarkerPath } from './units';
 import { console as kmsg } from './sys';
 
-export const UDEV_RULE_PATH = '/run/udev/rules.d/90-imgbased-root.rules';
 const PROBE_DIR = `${BOOT_STATUS_DIR}/probe`;
 const UDEV_DB = '/run/udev/data';
 const UDEV_CONTROL = '/run/udev/control';
@@ -116,6 +119,7 @@ async function waitForInventory(vg: string | undefined, waitS: number): Promise<
       if (pvs !== seen) log.debug(`initrd select: LVM PVs known to udev: ${pvs || 'none'}`);
       seen = pvs;
       lastTry = Date.now();
+      fullPriority();
       try {
         inv = buildInventory(await readLvRecords(), vg ? { vg } : {});
         if (inv.vg !== null && inv.layers.length > 0) return inv;
@@ -129,6 +133,19 @@ async function waitForInventory(vg: string | undefined, waitS: number): Promise<
     await new Promise((r) => setTimeout(r, 200));
   }
   return inv ?? { vg: vg ?? null, pool: null, bases: [], layers: [], foreign: [], problems: [] };
+}
+
+/**
+ * imgbased-select.service starts at Nice=19 so that node's start-up only takes CPU the early boot leaves idle (with
+ * one vCPU it otherwise delays udevd and the disks by seconds). From the first LVM command on, select is the boot's
+ * critical path: back to normal priority (children inherit it).
+ */
+function fullPriority(): void {
+  try {
+    setPriority(0);
+  } catch (e) {
+    log.debug(`initrd select: cannot reset priority: ${(e as Error).message}`);
+  }
 }
 
 /** Block devices udev has so far identified as LVM PVs (its database: /run/udev/data/b<major>:<minor>). */
@@ -175,8 +192,12 @@ async function dmKernelName(name: string): Promise<string | null> {
 
 /** A cheap read-only trial: a filesystem signature, a read-only mount, and an init inside. null = usable. */
 export async function checkFilesystem(dev: string, initPaths: string[] | null): Promise<string | null> {
-  const probe = await run('blkid', ['-p', '-o', 'value', '-s', 'TYPE', dev], { allowFail: true });
-  const type = probe.stdout.trim();
+  let type: string;
+  try {
+    type = await filesystemType(dev);
+  } catch (e) {
+    return `cannot read the device: ${oneLine((e as Error).message)}`;
+  }
   if (type === '') return 'no filesystem found';
   if (!/^[a-z0-9_]+$/.test(type)) return `unexpected filesystem type ${showValue(type)}`;
   const options = ['ro'];
@@ -199,11 +220,28 @@ export async function checkFilesystem(dev: string, initPaths: string[] | null): 
   return why;
 }
 
-/** Gives the chosen dm device the /dev/imgbased/root alias. No settle: sysroot.mount waits for that device. */
+/** ext4/xfs from the device's first bytes; blkid for anything else ('' = no filesystem). */
+async function filesystemType(dev: string): Promise<string> {
+  const head = Buffer.alloc(FSTYPE_PROBE_BYTES);
+  const f = await open(dev, 'r');
+  try {
+    await f.read(head, 0, head.length, 0);
+  } finally {
+    await f.close();
+  }
+  const known = fstypeOf(head);
+  if (known !== null) return known;
+  const probe = await run('blkid', ['-p', '-o', 'value', '-s', 'TYPE', dev], { allowFail: true });
+  return probe.stdout.trim();
+}
+
+/**
+ * Gives the chosen dm device the /dev/imgbased/root alias: the marker the static rule tests, then a change event
+ * (what `udevadm trigger` would write, without starting it). No settle: sysroot.mount waits for that device.
+ */
 async function publishAlias(kernel: string, layer: string): Promise<void> {
-  await atomicWrite(UDEV_RULE_PATH, aliasRule(kernel, layer));
-  await run('udevadm', ['control', '--reload']);
-  await run('udevadm', ['trigger', '--action=change', '--subsystem-match=block', `--sysname-match=${kernel}`]);
+  await atomicWrite(rootMarkerPath(kernel), `${layer}\n`);
+  await writeFile(`/sys/class/block/${kernel}/uevent`, 'change');
 }
 
 /** util-linux puts the reason on the first line ("mount: DIR: wrong fs type, bad superblock on ...") and a

@@ -1,17 +1,17 @@
 // The hand-over to the root mount (see FACTS "Handing a layer chosen at boot to the root mount"): / is mounted
-// from a fixed alias, /dev/imgbased/root, that dracut/90imgbased/imgbased-generator's sysroot.mount waits for and
-// that the select step creates with a runtime udev rule once it has chosen, activated and checked a layer.
+// from a fixed alias, /dev/imgbased/root, that dracut/90imgbased/imgbased-generator's sysroot.mount waits for. A
+// static udev rule (dracut/90imgbased/90-imgbased-root.rules) gives the alias to the dm device that has a marker
+// file; the select step writes the marker once it has chosen, activated and checked a layer, then sends that
+// device a change event. Static, so udevd needs no rules reload during the boot.
 
 export const ROOT_ALIAS = '/dev/imgbased/root';
-/** Udev symlink (relative to /dev) that the select step's rule adds to the chosen LV. */
+/** Udev symlink (relative to /dev) the rule adds. */
 export const ROOT_ALIAS_LINK = 'imgbased/root';
+/** The rule tests for `${ROOT_MARKER_PREFIX}<kernel name>` (udev's %k). */
+export const ROOT_MARKER_PREFIX = '/run/imgbased/root-';
 
-/** The runtime udev rule that gives the chosen LV's dm device the root alias. kernelName is "dm-N". */
-export function aliasRule(kernelName: string, layer: string): string {
+/** The marker that makes the rule give the alias to kernelName ("dm-N"). */
+export function rootMarkerPath(kernelName: string): string {
   if (!/^dm-[0-9]+$/.test(kernelName)) throw new Error(`not a device-mapper kernel name: ${kernelName}`);
-  return [
-    `# Written by "imgbase initrd select": ${ROOT_ALIAS} is layer ${layer}.`,
-    `SUBSYSTEM=="block", KERNEL=="${kernelName}", ACTION!="remove", SYMLINK+="${ROOT_ALIAS_LINK}"`,
-    '',
-  ].join('\n');
+  return `${ROOT_MARKER_PREFIX}${kernelName}`;
 }

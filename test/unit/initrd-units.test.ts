@@ -4,7 +4,7 @@ import { mkdtemp, readFile, readdir, readlink, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { aliasRule } from '../../src/initrd/units';
+import { ROOT_ALIAS_LINK, ROOT_MARKER_PREFIX, rootMarkerPath } from '../../src/initrd/units';
 
 const GENERATOR = join(__dirname, '../../dracut/90imgbased/imgbased-generator');
 const made: string[] = [];
@@ -121,12 +121,18 @@ describe('imgbased-generator', () => {
   });
 });
 
-describe('aliasRule', () => {
-  it('matches the kernel name and adds the alias', () => {
-    expect(aliasRule('dm-7', 'root+2')).toContain('KERNEL=="dm-7", ACTION!="remove", SYMLINK+="imgbased/root"');
+describe('root alias', () => {
+  it('marks dm-N only', () => {
+    expect(rootMarkerPath('dm-7')).toBe('/run/imgbased/root-dm-7');
+    expect(() => rootMarkerPath('sda1')).toThrow();
+    expect(() => rootMarkerPath('dm-1/../../etc')).toThrow();
   });
-  it('refuses anything but dm-N', () => {
-    expect(() => aliasRule('sda1', 'x')).toThrow();
-    expect(() => aliasRule('dm-1", RUN+="/bin/sh', 'x')).toThrow();
+  it('the static udev rule tests the same marker and adds the same link', async () => {
+    const rule = await readFile(join(__dirname, '../../dracut/90imgbased/90-imgbased-root.rules'), 'utf8');
+    const line = rule.split('\n').filter((l) => l.trim() !== '' && !l.startsWith('#'));
+    expect(line).toHaveLength(1);
+    expect(line[0]).toContain(`TEST=="${ROOT_MARKER_PREFIX}%k"`);
+    expect(line[0]).toContain(`SYMLINK+="${ROOT_ALIAS_LINK}"`);
+    expect(line[0]).toContain('KERNEL=="dm-[0-9]*"');
   });
 });

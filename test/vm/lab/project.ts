@@ -21,7 +21,11 @@ export interface ProjectEntry {
 const PROJECT_FORMAT = 'project-v3';
 
 /** Repo paths that make up "the project as installed" (relative to the repo root). */
-export const PROJECT_INPUTS = ['dist/imgbase', 'dracut', 'grub', 'build/install', 'build/kernel-install.d'];
+/** What the project disk gets (under proj/ in the share). */
+export const PROJECT_FILES = ['dist/imgbase', 'dracut', 'grub', 'build/install', 'build/kernel-install.d'];
+// The key hashes the bundle and its build script, not dist/imgbase: the binary carries a V8 code cache that
+// differs from build to build of the same source.
+const PROJECT_KEY_INPUTS = ['dist/imgbase.cjs', 'build/build.mjs', ...PROJECT_FILES.filter((f) => f !== 'dist/imgbase')];
 
 /** Drivers of the lab initramfs built in the chroot (the rest comes from dracut modules' own installkernel). */
 export const INITRD_DRIVERS = [
@@ -68,8 +72,8 @@ export async function projectKey(host: HostEntry): Promise<string> {
   const root = repoRoot();
   return contentKey({
     // Bump PROJECT_FORMAT when project.ts changes what it builds (the .ts file itself is not hashed).
-    strings: [PROJECT_FORMAT, host.key, GUEST_DRACUT ? 'guest-dracut' : `chroot-dracut ${INITRD_DRIVERS.join(' ')}`],
-    files: [...PROJECT_INPUTS.map((p) => path.join(root, p)), path.join(guestDir(), 'project.sh')],
+    strings: [PROJECT_FORMAT, host.key, `node ${process.version}`, GUEST_DRACUT ? 'guest-dracut' : `chroot-dracut ${INITRD_DRIVERS.join(' ')}`],
+    files: [...PROJECT_KEY_INPUTS.map((p) => path.join(root, p)), path.join(guestDir(), 'project.sh')],
     base: root,
   });
 }
@@ -88,7 +92,7 @@ export async function ensureProject(cache: string, img: ImageEntry, host: HostEn
   await publishDir(dir, async (tmp) => {
     const root = repoRoot();
     const files: Record<string, { path: string }> = {};
-    for (const input of PROJECT_INPUTS)
+    for (const input of PROJECT_FILES)
       for (const f of listFiles(path.join(root, input))) files[path.join('proj', path.relative(root, f))] = { path: f };
     if (!GUEST_DRACUT) files['initrd.img'] = { path: await chrootInitrd(img, tmp, log) };
     // The overlay's backing file is the final (published) project dir's sibling host disk: absolute, stable path.
