@@ -2,7 +2,7 @@
 // Builds dist/imgbase: esbuild bundle (CommonJS) -> Node single-executable blob -> injected into a stripped node copy.
 // Stripping must happen before injection; the injected binary must never be stripped (it segfaults).
 import { build } from 'esbuild';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { copyFileSync, writeFileSync, mkdirSync, chmodSync, statSync, readFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -33,17 +33,11 @@ writeFileSync(seaConfig, JSON.stringify({
   main: 'imgbase.cjs',
   output: 'imgbase.blob',
   disableExperimentalSEAWarning: true,
-  // A V8 start-up snapshot of the loaded bundle (src/main.ts): no compiling or module bodies at each start, which
-  // is most of the bundle's start-up (under TCG in the initramfs, about a second of CPU). It differs from build to
-  // build, so the VM lab keys its caches by dist/imgbase.cjs, not by the binary.
-  useSnapshot: true,
+  // V8's code cache saves compiling the bundle at every start (a third of start-up natively, more under TCG in the
+  // initramfs). It differs run to run, so the VM lab keys its caches by dist/imgbase.cjs, not by the binary.
+  useCodeCache: true,
 }));
-const sea = spawnSync(process.execPath, ['--experimental-sea-config', 'sea-config.json'], { cwd: dist, encoding: 'utf8' });
-// Node warns that a few built-in modules (tty, child_process) are "not yet fully verified" in snapshots; they are
-// only required at build time and used at run time, which the VM tests exercise.
-const noise = /not yet fully verified|may still work in some cases|request support for the module|--trace-warnings|ExperimentalWarning/;
-process.stderr.write(sea.stderr.split('\n').filter((l) => l !== '' && !noise.test(l)).map((l) => `${l}\n`).join(''));
-if (sea.status !== 0) throw new Error(`build: node --experimental-sea-config failed (${sea.status ?? sea.signal})`);
+execFileSync(process.execPath, ['--experimental-sea-config', 'sea-config.json'], { stdio: 'inherit', cwd: dist });
 
 const out = join(dist, 'imgbase');
 copyFileSync(process.execPath, out);

@@ -1,6 +1,5 @@
 // imgbase: one binary, two halves. `imgbase <verb>` is the userland tool; `imgbase initrd <step>` runs inside
 // the initramfs. This file only dispatches and owns the single top-level catch.
-import { startupSnapshot } from 'node:v8';
 import { EXIT, exitCodeOf, formatError, UsageError } from './core/errors';
 import { log, setDebug } from './adapters/log';
 import type { GlobalOpts } from './cli/args';
@@ -68,25 +67,13 @@ async function main(argv: string[]): Promise<number> {
   return verb.run(rest, g);
 }
 
-function start(): void {
-  main(process.argv.slice(2)).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (e: unknown) => {
-      process.stderr.write(`${formatError(e)}\n`);
-      if (e instanceof Error && e.stack) log.debug(e.stack);
-      process.exitCode = exitCodeOf(e);
-    },
-  );
-}
-
-// build/build.mjs makes the binary with a V8 start-up snapshot: this file runs once at build time with the
-// initramfs path's modules loaded too (their bodies only define things), and each start resumes from there. Under
-// TCG in the initramfs that saves about a second of CPU per boot. Started without a snapshot (tests), it just runs.
-if (startupSnapshot?.isBuildingSnapshot()) {
-  void import('./initrd/index');
-  startupSnapshot.setDeserializeMainFunction(start);
-} else {
-  start();
-}
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: unknown) => {
+    process.stderr.write(`${formatError(e)}\n`);
+    if (e instanceof Error && e.stack) log.debug(e.stack);
+    process.exitCode = exitCodeOf(e);
+  },
+);
