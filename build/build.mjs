@@ -33,9 +33,10 @@ writeFileSync(seaConfig, JSON.stringify({
   main: 'imgbase.cjs',
   output: 'imgbase.blob',
   disableExperimentalSEAWarning: true,
-  // V8's code cache saves compiling the bundle at every start (a third of start-up natively, more under TCG in the
-  // initramfs). It differs run to run, so the VM lab keys its caches by dist/imgbase.cjs, not by the binary.
-  useCodeCache: true,
+  // No V8 code cache (nor start-up snapshot): V8 accepts them only on a CPU with the same features as the build
+  // machine's. Under TCG in the lab (and on most appliances) the cache would be rejected; a snapshot even refuses to
+  // start ("Invalid snapshot data"). Without one the binary is also reproducible.
+  useCodeCache: false,
 }));
 execFileSync(process.execPath, ['--experimental-sea-config', 'sea-config.json'], { stdio: 'inherit', cwd: dist });
 

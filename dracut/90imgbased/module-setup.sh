@@ -23,5 +23,5 @@ install() {
     inst_simple "$moddir/90-imgbased-root.rules" "${udevdir}/rules.d/90-imgbased-root.rules"
     inst_script "$moddir/imgbased-generator" "$systemdutildir/system-generators/imgbased-generator"
     inst_simple "$moddir/imgbased-select.service" "$systemdsystemunitdir/imgbased-select.service"
-    chmod 0644 "$initdir$systemdsystemunitdir/imgbased-select.service"
+    chmod 0644 "$initdir$systemdsystemunitdir/imgbased-select.service" "$initdir${udevdir}/rules.d/90-imgbased-root.rules"
 }
