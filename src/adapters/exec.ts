@@ -2,9 +2,16 @@
 import { constants as fsc } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { join } from 'node:path';
-import { execa } from 'execa';
 import { ImgbasedError } from '../core/errors';
 import { log } from './log';
+import type { Spawner } from './spawn';
+
+// execa unless the initramfs path chose node's child_process (spawn.ts says why); loaded on first use.
+let spawner: Spawner | null = null;
+
+export function useSpawner(next: Spawner): void {
+  spawner = next;
+}
 
 export interface RunOptions {
   input?: string;
@@ -23,21 +30,18 @@ export interface RunResult {
 
 export async function run(cmd: string, args: string[], opts: RunOptions = {}): Promise<RunResult> {
   log.debug(`run: ${[cmd, ...args].map(quoteForLog).join(' ')}`);
-  const r = await execa(cmd, args, {
-    input: opts.input,
-    env: { LC_ALL: 'C', ...opts.env },
-    reject: false,
-    stripFinalNewline: true,
-    timeout: opts.timeoutMs,
-    stderr: opts.stderrInherit ? 'inherit' : 'pipe',
+  spawner ??= (await import('./spawn-execa')).spawnExeca;
+  const r = await spawner({
+    cmd, args, input: opts.input, env: { ...process.env, LC_ALL: 'C', ...opts.env },
+    timeoutMs: opts.timeoutMs, stderrInherit: opts.stderrInherit,
   });
-  if ((r as { code?: string }).code === 'ENOENT') {
+  if (r.notFound) {
     throw new ImgbasedError(`${cmd}: command not found`, { hint: 'is the package that provides it installed?' });
   }
-  const exitCode = typeof r.exitCode === 'number' ? r.exitCode : 127;
-  const result = { stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? ''), exitCode };
+  const exitCode = r.exitCode ?? 127;
+  const result = { stdout: r.stdout, stderr: r.stderr, exitCode };
   if (exitCode !== 0 && !opts.allowFail) {
-    const why = lastLine(result.stderr) || lastLine(result.stdout) || (r.failed ? r.shortMessage : `exit ${exitCode}`);
+    const why = lastLine(result.stderr) || lastLine(result.stdout) || r.failure || `exit ${exitCode}`;
     throw new ImgbasedError(`${cmd} ${args[0] ?? ''} failed: ${why}`.replace(/\s+failed/, ' failed'));
   }
   return result;

@@ -1,0 +1,25 @@
+// How a program is started: argv only, never a shell. One interface, two back ends: execa for the userland verbs,
+// node's own child_process for the initramfs, where loading execa (about 250 KB of modules) costs a second of CPU
+// at every boot under TCG and the few commands it runs (lvm, mount, umount, blkid) need nothing more.
+
+export interface SpawnRequest {
+  cmd: string;
+  args: string[];
+  /** Complete environment of the child. */
+  env: Record<string, string | undefined>;
+  input?: string;
+  timeoutMs?: number;
+  stderrInherit?: boolean;
+}
+
+export interface SpawnOutcome {
+  stdout: string;
+  stderr: string;
+  /** null: killed by a signal or never started. */
+  exitCode: number | null;
+  notFound: boolean;
+  /** A short reason when it did not run to an exit code (timeout, signal, spawn error). */
+  failure?: string;
+}
+
+export type Spawner = (req: SpawnRequest) => Promise<SpawnOutcome>;
