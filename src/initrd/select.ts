@@ -4,17 +4,16 @@
 // to the console and journal, and that LV gets the /dev/imgbased/root alias sysroot.mount waits for (see units.ts).
 // Every command started here costs a few hundred ms of the one vCPU under TCG, so what can be read from /sys,
 // /run/udev or the device itself is read in-process.
-import { lstat, mkdir, open, readdir, readFile, rmdir, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readdir, readFile, rmdir, writeFile } from 'node:fs/promises';
 import { setPriority } from 'node:os';
 import { BOOT_STATUS_DIR, BOOT_STATUS_PATH, renderBootStatus, showValue, type BootFallback, type BootStatus } from '../core/boot-status';
 import { imgbasedArgs, parseCmdline } from '../core/cmdline';
 import { dmName } from '../core/dm';
-import { FSTYPE_PROBE_BYTES, fstypeOf } from '../core/fstype';
 import { buildInventory, findBase, findLayer, type Inventory } from '../core/inventory';
 import { bootCandidates, isSafeLayerArg } from '../core/select';
 import { atomicWrite } from '../adapters/atomic';
 import { run } from '../adapters/exec';
-import { pathExists } from '../adapters/fs';
+import { pathExists, quickFsType } from '../adapters/fs';
 import { log, setDebug } from '../adapters/log';
 import { activateLv, deactivateLv, readLvRecords } from '../adapters/lvm';
 import { rootMarkerPath } from './units';
@@ -194,7 +193,7 @@ async function dmKernelName(name: string): Promise<string | null> {
 export async function checkFilesystem(dev: string, initPaths: string[] | null): Promise<string | null> {
   let type: string;
   try {
-    type = await filesystemType(dev);
+    type = await quickFsType(dev);
   } catch (e) {
     return `cannot read the device: ${oneLine((e as Error).message)}`;
   }
@@ -218,21 +217,6 @@ export async function checkFilesystem(dev: string, initPaths: string[] | null): 
     await rmdir(PROBE_DIR).catch(() => undefined);
   }
   return why;
-}
-
-/** ext4/xfs from the device's first bytes; blkid for anything else ('' = no filesystem). */
-async function filesystemType(dev: string): Promise<string> {
-  const head = Buffer.alloc(FSTYPE_PROBE_BYTES);
-  const f = await open(dev, 'r');
-  try {
-    await f.read(head, 0, head.length, 0);
-  } finally {
-    await f.close();
-  }
-  const known = fstypeOf(head);
-  if (known !== null) return known;
-  const probe = await run('blkid', ['-p', '-o', 'value', '-s', 'TYPE', dev], { allowFail: true });
-  return probe.stdout.trim();
 }
 
 /**
