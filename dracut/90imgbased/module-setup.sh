@@ -8,7 +8,8 @@ check() {
 }
 
 depends() {
-    echo dm lvm
+    # fs-lib brings fsck and its per-filesystem checkers: select runs the root fsck itself.
+    echo dm lvm fs-lib
     # The hand-over to the root mount is a systemd generator + unit.
     [ -x "$dracutsysrootdir$systemdutildir/systemd" ] && echo systemd
     return 0

@@ -27,6 +27,19 @@ export interface BootStatus {
   vg?: string | null;
   /** Device path of the booted layer, e.g. /dev/HostVG/root+1. */
   device?: string | null;
+  /** When the selector got there, seconds since the kernel started (CLOCK_MONOTONIC, as systemd's timestamps). */
+  timing?: BootTiming;
+}
+
+export interface BootTiming {
+  /** The selector's process was started. */
+  process: number;
+  /** Its code began to run (the difference is the runtime's own start-up). */
+  main: number;
+  /** udev had seen the LVM physical volumes; the LVM work began. */
+  lvm: number | null;
+  /** The layer was chosen, activated and checked. */
+  decided: number;
 }
 
 /** Longest requested value kept verbatim; kernel arguments can be 4 KB of garbage. */
@@ -42,6 +55,7 @@ export function renderBootStatus(s: BootStatus): string {
   };
   if (s.vg !== undefined) out.vg = s.vg;
   if (s.device !== undefined) out.device = s.device;
+  if (s.timing !== undefined) out.timing = s.timing;
   return `${JSON.stringify(out, null, 2)}\n`;
 }
 
@@ -84,7 +98,18 @@ export function parseBootStatus(text: string): BootStatus {
   };
   if ('vg' in o) s.vg = strOrNull('vg');
   if ('device' in o) s.device = strOrNull('device');
+  const timing = parseTiming(o.timing);
+  if (timing) s.timing = timing;
   return s;
+}
+
+/** Timing is informative only: a malformed one is dropped rather than failing the whole status. */
+function parseTiming(v: unknown): BootTiming | null {
+  if (typeof v !== 'object' || v === null) return null;
+  const t = v as Record<string, unknown>;
+  const num = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
+  if (!num(t.process) || !num(t.main) || !num(t.decided) || !(t.lvm === null || num(t.lvm))) return null;
+  return { process: t.process, main: t.main, lvm: t.lvm, decided: t.decided };
 }
 
 /** Human-readable lines for `imgbase boot --status`. */
@@ -101,6 +126,11 @@ export function formatBootStatus(s: BootStatus): string {
     for (const f of s.fallbacks) lines.push(`  ${showValue(f.layer)}: ${f.why}`);
   }
   lines.push(`time:      ${s.time}`);
+  if (s.timing) {
+    const t = s.timing;
+    const lvm = t.lvm === null ? '' : `, LVM from ${t.lvm.toFixed(2)} s`;
+    lines.push(`selector:  started ${t.process.toFixed(2)} s after the kernel, running ${t.main.toFixed(2)} s${lvm}, decided ${t.decided.toFixed(2)} s`);
+  }
   return `${lines.join('\n')}\n`;
 }
 

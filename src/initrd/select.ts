@@ -1,7 +1,8 @@
 // `imgbase initrd select`: runs once in the initramfs (imgbased-select.service). Waits for the imgbased VG,
 // reads the inventory with one `lvs`, asks core for the ordered candidates, and takes the first layer that
-// activates and whose filesystem mounts. Then: the boot decision goes to /run/imgbased/boot-status.json, one line
-// to the console and journal, and that LV gets the /dev/imgbased/root alias sysroot.mount waits for (see units.ts).
+// activates and whose filesystem passes fsck (plus a trial mount where fsck cannot tell). Then: the boot decision
+// goes to /run/imgbased/boot-status.json, one line to the console and journal, and that LV gets the
+// /dev/imgbased/root alias sysroot.mount waits for (see units.ts).
 // Every command started here costs a few hundred ms of the one vCPU under TCG, so what can be read from /sys,
 // /run/udev or the device itself is read in-process.
 import { lstat, mkdir, readdir, readFile, rmdir, writeFile } from 'node:fs/promises';
@@ -11,6 +12,7 @@ import { imgbasedArgs, parseCmdline } from '../core/cmdline';
 import { dmName } from '../core/dm';
 import { buildInventory, findBase, findLayer, type Inventory } from '../core/inventory';
 import { bootCandidates, isSafeLayerArg } from '../core/select';
+import type { BootTiming } from '../core/boot-status';
 import { atomicWrite } from '../adapters/atomic';
 import { run } from '../adapters/exec';
 import { pathExists, quickFsType } from '../adapters/fs';
@@ -23,6 +25,8 @@ const PROBE_DIR = `${BOOT_STATUS_DIR}/probe`;
 const UDEV_DB = '/run/udev/data';
 const UDEV_CONTROL = '/run/udev/control';
 const BLIND_RETRY_MS = 10_000;
+/** What stock dracut runs on root= before mounting it (honours fsck.mode= and fsck.repair=). */
+const SYSTEMD_FSCK = '/usr/lib/systemd/systemd-fsck';
 
 export interface SelectOptions {
   cmdline?: string;
@@ -39,10 +43,14 @@ export async function selectStep(opts: SelectOptions = {}): Promise<number> {
   }
   setDebug(args.debug);
   log.debug('initrd select: started');
+  const main = monotonicS();
+  const timing = (lvm: number | null): BootTiming => ({
+    process: round2(main - process.uptime()), main: round2(main), lvm: lvm === null ? null : round2(lvm), decided: round2(monotonicS()),
+  });
   const vg = args.vg && isSafeLayerArg(args.vg) ? args.vg : undefined;
   if (args.vg !== null && vg === undefined) kmsg.warn(`imgbased: ignoring invalid imgbased.vg=${showValue(args.vg)}`);
 
-  const inv = await waitForInventory(vg, opts.waitS ?? 60);
+  const { inv, lvmAt } = await waitForInventory(vg, opts.waitS ?? 60);
   const requested = args.layer;
   const fallbacks: BootFallback[] = [];
   const unusable = new Map<string, string>();
@@ -62,7 +70,7 @@ export async function selectStep(opts: SelectOptions = {}): Promise<number> {
     if (why.kernel !== null) {
       const status: BootStatus = {
         requested, booted: c.layer, reason: c.reason, fallbacks, time: new Date().toISOString(),
-        vg: inv.vg, device: `/dev/${inv.vg}/${c.layer}`,
+        vg: inv.vg, device: `/dev/${inv.vg}/${c.layer}`, timing: timing(lvmAt),
       };
       await atomicWrite(BOOT_STATUS_PATH, renderBootStatus(status));
       kmsg.notice(`imgbased: booting ${c.layer} (${c.reason})`);
@@ -80,6 +88,7 @@ export async function selectStep(opts: SelectOptions = {}): Promise<number> {
     : inv.layers.length === 0 ? `no layers in ${inv.vg}` : 'no usable layer';
   await atomicWrite(BOOT_STATUS_PATH, renderBootStatus({
     requested, booted: null, reason, fallbacks, time: new Date().toISOString(), vg: inv.vg, device: null,
+    timing: timing(lvmAt),
   }));
   kmsg.error(`imgbased: cannot boot: ${reason}`);
   return 1;
@@ -107,9 +116,10 @@ function rootInit(cmdline: string): string[] | null {
  * never says so (rare: an lvs under TCG costs seconds of the one vCPU the disk probing needs too). The service
  * starts before udevd so that node's start-up overlaps the early boot.
  */
-async function waitForInventory(vg: string | undefined, waitS: number): Promise<Inventory> {
+async function waitForInventory(vg: string | undefined, waitS: number): Promise<{ inv: Inventory; lvmAt: number | null }> {
   const deadline = Date.now() + waitS * 1000;
   let inv: Inventory | null = null;
+  let lvmAt: number | null = null;
   let seen = '';
   let lastTry = Date.now();
   for (let attempt = 1; ; ) {
@@ -118,10 +128,11 @@ async function waitForInventory(vg: string | undefined, waitS: number): Promise<
       if (pvs !== seen) log.debug(`initrd select: LVM PVs known to udev: ${pvs || 'none'}`);
       seen = pvs;
       lastTry = Date.now();
+      lvmAt ??= monotonicS();
       fullPriority();
       try {
         inv = buildInventory(await readLvRecords(), vg ? { vg } : {});
-        if (inv.vg !== null && inv.layers.length > 0) return inv;
+        if (inv.vg !== null && inv.layers.length > 0) return { inv, lvmAt };
         log.debug(`initrd select: attempt ${attempt}: ${inv.vg === null ? 'no imgbased VG yet' : `no layers in ${inv.vg} yet`}`);
       } catch (e) {
         log.debug(`initrd select: attempt ${attempt}: ${(e as Error).message}`);
@@ -131,7 +142,16 @@ async function waitForInventory(vg: string | undefined, waitS: number): Promise<
     if (Date.now() > deadline) break;
     await new Promise((r) => setTimeout(r, 200));
   }
-  return inv ?? { vg: vg ?? null, pool: null, bases: [], layers: [], foreign: [], problems: [] };
+  return { inv: inv ?? { vg: vg ?? null, pool: null, bases: [], layers: [], foreign: [], problems: [] }, lvmAt };
+}
+
+/** CLOCK_MONOTONIC in seconds: the clock of the kernel's log and of systemd's timestamps. */
+function monotonicS(): number {
+  return Number(process.hrtime.bigint()) / 1e9;
+}
+
+function round2(n: number): number {
+  return Math.round(n * 100) / 100;
 }
 
 /**
@@ -189,7 +209,13 @@ async function dmKernelName(name: string): Promise<string | null> {
   return null;
 }
 
-/** A cheap read-only trial: a filesystem signature, a read-only mount, and an init inside. null = usable. */
+/**
+ * null = usable. First the fsck stock dracut runs on a root= device before mounting it; a layer it cannot clean is
+ * skipped, not booted half-repaired. For ext2/3/4 that is the whole check: e2fsck reads what a mount would (the
+ * superblock, group descriptors, journal), so a trial mount would only repeat it (~0.8 s of the one vCPU under
+ * TCG). fsck cannot tell for other filesystems (fsck.xfs does nothing), so those get a read-only trial mount, and
+ * an init inside is looked for while it is mounted.
+ */
 export async function checkFilesystem(dev: string, initPaths: string[] | null): Promise<string | null> {
   let type: string;
   try {
@@ -199,8 +225,26 @@ export async function checkFilesystem(dev: string, initPaths: string[] | null): 
   }
   if (type === '') return 'no filesystem found';
   if (!/^[a-z0-9_]+$/.test(type)) return `unexpected filesystem type ${showValue(type)}`;
+  const fsckWhy = await fsck(dev);
+  if (fsckWhy !== null || /^ext[234]$/.test(type)) return fsckWhy;
+  return trialMount(dev, type, initPaths);
+}
+
+/** systemd-fsck when the initramfs has systemd (it decides on fsck.mode=/fsck.repair= like the stock root), else
+ *  `fsck -a` (exit 0 clean, 1 errors corrected: both bootable). */
+async function fsck(dev: string): Promise<string | null> {
+  const viaSystemd = await pathExists(SYSTEMD_FSCK);
+  const r = viaSystemd
+    ? await run(SYSTEMD_FSCK, [dev], { allowFail: true })
+    : await run('fsck', ['-a', dev], { allowFail: true });
+  if (r.exitCode === 0 || (!viaSystemd && r.exitCode === 1)) return null;
+  const detail = oneLine(`${r.stdout}\n${r.stderr}`);
+  return `fsck failed (exit ${r.exitCode})${detail ? `: ${detail}` : ''}`;
+}
+
+/** A read-only mount (no journal replay) and an init inside. */
+async function trialMount(dev: string, type: string, initPaths: string[] | null): Promise<string | null> {
   const options = ['ro'];
-  if (type.startsWith('ext')) options.push('noload');
   if (type === 'xfs') options.push('norecovery', 'nouuid');
   await mkdir(PROBE_DIR, { recursive: true });
   const m = await run('mount', ['-t', type, '-o', options.join(','), dev, PROBE_DIR], { allowFail: true });

@@ -26,6 +26,16 @@ describe('boot status render/parse', () => {
     const plain: BootStatus = { requested: null, booted: 'a-1-0+1', reason: 'latest', fallbacks: [], time: 't' };
     expect(parseBootStatus(renderBootStatus(plain))).toEqual(plain);
   });
+  it('keeps the selector timing; drops a malformed one without failing', () => {
+    const timed: BootStatus = { ...fallback, timing: { process: 9.53, main: 14.2, lvm: 18.1, decided: 21.4 } };
+    expect(parseBootStatus(renderBootStatus(timed))).toEqual(timed);
+    expect(formatBootStatus(timed)).toContain('selector:  started 9.53 s after the kernel, running 14.20 s, LVM from 18.10 s, decided 21.40 s');
+    const noLvm: BootStatus = { ...fallback, timing: { process: 1, main: 2, lvm: null, decided: 3 } };
+    expect(parseBootStatus(renderBootStatus(noLvm))).toEqual(noLvm);
+    const bad = JSON.parse(renderBootStatus(fallback)) as Record<string, unknown>;
+    bad.timing = { process: 'soon', main: 2, lvm: null, decided: 3 };
+    expect(parseBootStatus(JSON.stringify(bad))).toEqual(fallback);
+  });
   it('a failed boot has booted null', () => {
     const s: BootStatus = { ...fallback, booted: null, reason: 'no usable layer' };
     expect(parseBootStatus(renderBootStatus(s)).booted).toBeNull();

@@ -42,12 +42,12 @@ describe.sequential('initrd: fallback when the requested layer cannot boot', () 
     const r = await probeBoot(lab, disk, 'initrd-fallback-broken', `imgbased.layer=${NEWEST} rw`);
     expectRoot(r, MIDDLE);
     expectBootingLine(r, MIDDLE);
-    expectMarker(r, 'unusable', new RegExp(`imgbased: ${re(NEWEST)} unusable: ext4 filesystem does not mount: .*; falling back to ${re(MIDDLE)}`));
+    expectMarker(r, 'unusable', new RegExp(`imgbased: ${re(NEWEST)} unusable: fsck failed.*; falling back to ${re(MIDDLE)}`));
     const s = status(r);
     expect(s).toMatchObject({ requested: NEWEST, booted: MIDDLE });
     expect(s.fallbacks).toHaveLength(1);
     expect(s.fallbacks![0]!.layer).toBe(NEWEST);
-    expect(s.fallbacks![0]!.why).toMatch(/ext4 filesystem does not mount/);
+    expect(s.fallbacks![0]!.why).toMatch(/^fsck failed/);
     expect(s.reason).toContain(`${NEWEST} unusable`);
     expect(outFile(r, 'status.txt')).toContain(`booted:    ${MIDDLE}`);
   });
