@@ -13,6 +13,7 @@ import { dmName } from '../core/dm';
 import { buildInventory, findBase, findLayer, type Inventory } from '../core/inventory';
 import { bootCandidates, isSafeLayerArg } from '../core/select';
 import type { BootTiming } from '../core/boot-status';
+import { fsckExitMeaning, fsckStatusFromLog } from '../core/fsck';
 import { atomicWrite } from '../adapters/atomic';
 import { run } from '../adapters/exec';
 import { pathExists, quickFsType } from '../adapters/fs';
@@ -238,8 +239,9 @@ async function fsck(dev: string): Promise<string | null> {
     ? await run(SYSTEMD_FSCK, [dev], { allowFail: true })
     : await run('fsck', ['-a', dev], { allowFail: true });
   if (r.exitCode === 0 || (!viaSystemd && r.exitCode === 1)) return null;
-  const detail = oneLine(`${r.stdout}\n${r.stderr}`);
-  return `fsck failed (exit ${r.exitCode})${detail ? `: ${detail}` : ''}`;
+  const code = viaSystemd ? fsckStatusFromLog(r.stderr) : r.exitCode;
+  if (code === null) return `fsck failed: ${oneLine(r.stderr) || `systemd-fsck exit ${r.exitCode}`}`;
+  return `fsck failed (exit ${code}: ${fsckExitMeaning(code)})`;
 }
 
 /** A read-only mount (no journal replay) and an init inside. */

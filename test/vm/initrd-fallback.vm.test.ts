@@ -42,7 +42,7 @@ describe.sequential('initrd: fallback when the requested layer cannot boot', () 
     const r = await probeBoot(lab, disk, 'initrd-fallback-broken', `imgbased.layer=${NEWEST} rw`);
     expectRoot(r, MIDDLE);
     expectBootingLine(r, MIDDLE);
-    expectMarker(r, 'unusable', new RegExp(`imgbased: ${re(NEWEST)} unusable: fsck failed.*; falling back to ${re(MIDDLE)}`));
+    expectMarker(r, 'unusable', new RegExp(`imgbased: ${re(NEWEST)} unusable: fsck failed \\(exit \\d+: [a-z ,-]+\\); falling back to ${re(MIDDLE)}`));
     const s = status(r);
     expect(s).toMatchObject({ requested: NEWEST, booted: MIDDLE });
     expect(s.fallbacks).toHaveLength(1);
