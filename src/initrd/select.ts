@@ -14,6 +14,7 @@ import { buildInventory, findBase, findLayer, type Inventory } from '../core/inv
 import { bootCandidates, isSafeLayerArg } from '../core/select';
 import type { BootTiming } from '../core/boot-status';
 import { fsckExitMeaning, fsckStatusFromLog } from '../core/fsck';
+import { processStartS } from '../core/proc';
 import { atomicWrite } from '../adapters/atomic';
 import { run } from '../adapters/exec';
 import { pathExists, quickFsType } from '../adapters/fs';
@@ -45,8 +46,10 @@ export async function selectStep(opts: SelectOptions = {}): Promise<number> {
   setDebug(args.debug);
   log.debug('initrd select: started');
   const main = monotonicS();
+  // From /proc: node's own process.uptime() was off by seconds in the TCG guest.
+  const started = processStartS(await readFile('/proc/self/stat', 'utf8').catch(() => '')) ?? main;
   const timing = (lvm: number | null): BootTiming => ({
-    process: round2(main - process.uptime()), main: round2(main), lvm: lvm === null ? null : round2(lvm), decided: round2(monotonicS()),
+    process: round2(started), main: round2(main), lvm: lvm === null ? null : round2(lvm), decided: round2(monotonicS()),
   });
   const vg = args.vg && isSafeLayerArg(args.vg) ? args.vg : undefined;
   if (args.vg !== null && vg === undefined) kmsg.warn(`imgbased: ignoring invalid imgbased.vg=${showValue(args.vg)}`);
