@@ -1,5 +1,6 @@
 // Mounting and filesystem identity: the only places imgbased touches filesystems of LVs.
 import { mkdir, mkdtemp, open, rmdir, stat } from 'node:fs/promises';
+import { fsckExitMeaning, fsckStatusFromLog } from '../core/fsck';
 import { FSTYPE_PROBE_BYTES, fstypeOf } from '../core/fstype';
 import { run } from './exec';
 
@@ -89,6 +90,28 @@ export async function checkFs(dev: string): Promise<void> {
   if (!type.startsWith('ext')) return;
   const r = await run('e2fsck', ['-fy', dev], { allowFail: true });
   if (r.exitCode > 1) throw new Error(`e2fsck ${dev} failed (exit ${r.exitCode})`);
+}
+
+/** What stock dracut runs on root= before mounting it (honours fsck.mode= and fsck.repair=). */
+const SYSTEMD_FSCK = '/usr/lib/systemd/systemd-fsck';
+
+/**
+ * The initramfs's check of a root candidate: null = bootable, else why not. systemd-fsck when the initramfs has
+ * systemd (it decides on fsck.mode=/fsck.repair= like the stock root), else `fsck -a` (exit 0 clean, 1 errors
+ * corrected: both bootable).
+ */
+export async function bootFsck(dev: string): Promise<string | null> {
+  const viaSystemd = await pathExists(SYSTEMD_FSCK);
+  const r = viaSystemd
+    ? await run(SYSTEMD_FSCK, [dev], { allowFail: true })
+    : await run('fsck', ['-a', dev], { allowFail: true });
+  if (r.exitCode === 0 || (!viaSystemd && r.exitCode === 1)) return null;
+  const code = viaSystemd ? fsckStatusFromLog(r.stderr) : r.exitCode;
+  if (code === null) {
+    const last = r.stderr.split('\n').map((l) => l.trim()).filter(Boolean).at(-1);
+    return `fsck failed: ${last ? last.slice(0, 200) : `systemd-fsck exit ${r.exitCode}`}`;
+  }
+  return `fsck failed (exit ${code}: ${fsckExitMeaning(code)})`;
 }
 
 export async function pathExists(p: string): Promise<boolean> {

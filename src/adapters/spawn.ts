@@ -1,7 +1,7 @@
 // How a program is started: argv only, never a shell. One interface, two back ends: execa for the userland verbs,
 // node's own child_process for the initramfs, where loading execa (about 250 KB of modules: 22 ms of a 74 ms start
-// natively, hundreds of ms under TCG) costs CPU the boot needs, and the few commands it runs (lvm, mount, umount,
-// blkid) need nothing more.
+// natively, hundreds of ms under TCG) costs CPU the boot needs, and the few commands it runs (lvm, systemd-fsck,
+// mount, umount, blkid) need nothing more.
 
 export interface SpawnRequest {
   cmd: string;

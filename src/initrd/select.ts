@@ -7,17 +7,17 @@
 // /run/udev or the device itself is read in-process.
 import { lstat, mkdir, readdir, readFile, rmdir, writeFile } from 'node:fs/promises';
 import { setPriority } from 'node:os';
-import { BOOT_STATUS_DIR, BOOT_STATUS_PATH, renderBootStatus, showValue, type BootFallback, type BootStatus } from '../core/boot-status';
+import {
+  BOOT_STATUS_DIR, BOOT_STATUS_PATH, renderBootStatus, showValue, type BootFallback, type BootStatus, type BootTiming,
+} from '../core/boot-status';
 import { imgbasedArgs, parseCmdline } from '../core/cmdline';
 import { dmName } from '../core/dm';
 import { buildInventory, findBase, findLayer, type Inventory } from '../core/inventory';
 import { bootCandidates, isSafeLayerArg } from '../core/select';
-import type { BootTiming } from '../core/boot-status';
-import { fsckExitMeaning, fsckStatusFromLog } from '../core/fsck';
 import { processStartS } from '../core/proc';
 import { atomicWrite } from '../adapters/atomic';
 import { run } from '../adapters/exec';
-import { pathExists, quickFsType } from '../adapters/fs';
+import { bootFsck, pathExists, quickFsType } from '../adapters/fs';
 import { log, setDebug } from '../adapters/log';
 import { activateLv, deactivateLv, readLvRecords } from '../adapters/lvm';
 import { rootMarkerPath } from './units';
@@ -27,8 +27,6 @@ const PROBE_DIR = `${BOOT_STATUS_DIR}/probe`;
 const UDEV_DB = '/run/udev/data';
 const UDEV_CONTROL = '/run/udev/control';
 const BLIND_RETRY_MS = 10_000;
-/** What stock dracut runs on root= before mounting it (honours fsck.mode= and fsck.repair=). */
-const SYSTEMD_FSCK = '/usr/lib/systemd/systemd-fsck';
 
 export interface SelectOptions {
   cmdline?: string;
@@ -229,22 +227,9 @@ export async function checkFilesystem(dev: string, initPaths: string[] | null): 
   }
   if (type === '') return 'no filesystem found';
   if (!/^[a-z0-9_]+$/.test(type)) return `unexpected filesystem type ${showValue(type)}`;
-  const fsckWhy = await fsck(dev);
+  const fsckWhy = await bootFsck(dev);
   if (fsckWhy !== null || /^ext[234]$/.test(type)) return fsckWhy;
   return trialMount(dev, type, initPaths);
-}
-
-/** systemd-fsck when the initramfs has systemd (it decides on fsck.mode=/fsck.repair= like the stock root), else
- *  `fsck -a` (exit 0 clean, 1 errors corrected: both bootable). */
-async function fsck(dev: string): Promise<string | null> {
-  const viaSystemd = await pathExists(SYSTEMD_FSCK);
-  const r = viaSystemd
-    ? await run(SYSTEMD_FSCK, [dev], { allowFail: true })
-    : await run('fsck', ['-a', dev], { allowFail: true });
-  if (r.exitCode === 0 || (!viaSystemd && r.exitCode === 1)) return null;
-  const code = viaSystemd ? fsckStatusFromLog(r.stderr) : r.exitCode;
-  if (code === null) return `fsck failed: ${oneLine(r.stderr) || `systemd-fsck exit ${r.exitCode}`}`;
-  return `fsck failed (exit ${code}: ${fsckExitMeaning(code)})`;
 }
 
 /** A read-only mount (no journal replay) and an init inside. */
