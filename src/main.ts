@@ -3,6 +3,7 @@
 import { EXIT, exitCodeOf, formatError, UsageError } from './core/errors';
 import { log, setDebug } from './adapters/log';
 import type { GlobalOpts } from './cli/args';
+import { splitGlobalArgs } from './cli/global-args';
 
 declare const IMGBASED_VERSION: string;
 const VERSION = typeof IMGBASED_VERSION === 'string' ? IMGBASED_VERSION : 'dev';
@@ -20,7 +21,7 @@ const VERBS: Record<string, Verb> = {
   boot: { usage: async () => (await import('./cli/boot')).usage, run: async (a, g) => (await import('./cli/boot')).bootCommand(a, g) },
 };
 
-const USAGE = `usage: imgbase [--debug] [--json] [--dry-run] <verb> [options]
+const USAGE = `usage: imgbase [--debug] [--json] [--dry-run] [--lock-timeout S] <verb> [options]
 
 Image-based hosts on LVM thin: read-only bases, bootable writable layers.
 
@@ -47,18 +48,16 @@ async function main(argv: string[]): Promise<number> {
     console.log(`imgbase ${VERSION}`);
     return EXIT.ok;
   }
-  const verbAt = words.findIndex((a) => !a.startsWith('-'));
-  if (verbAt < 0) {
+  const { verb: name, verbArgv: rest } = splitGlobalArgs(words);
+  if (name === undefined) {
     if (words.includes('--help') || words.includes('-h') || words.length === 0) {
       console.log(USAGE);
       return words.length === 0 ? EXIT.usage : EXIT.ok;
     }
     throw new UsageError(`missing verb`, { hint: "see 'imgbase --help'" });
   }
-  const name = words[verbAt]!;
   const verb = VERBS[name];
   if (!verb) throw new UsageError(`unknown verb "${name}"`, { hint: "see 'imgbase --help'" });
-  const rest = [...words.slice(0, verbAt), ...words.slice(verbAt + 1)];
   if (rest.includes('--help') || rest.includes('-h')) {
     console.log(await verb.usage());
     return EXIT.ok;
