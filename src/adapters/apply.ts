@@ -1,81 +1,33 @@
-// Carries out a plan. Steps done so far are undone in reverse order when one fails, so a failed command
-// leaves LVM as it found it. IMGBASED_FAULT=<kind> makes the step of that kind fail (tests inject faults).
-import { readFile } from 'node:fs/promises';
-import { atomicWrite } from './atomic';
+// Carries out a plan: the steps in plan order, one small function per step kind. When a step fails, the steps done
+// since the last one that cannot be undone (an LV or kernel copy removed) are undone in reverse order; earlier ones
+// stand, and the next write (or `imgbase check --repair`) finishes what they started.
+//
+// Test hook, documented in README: IMGBASED_FAULT=fail@N makes step N fail before it runs; IMGBASED_FAULT=powercut@N
+// resets the machine right after step N (sysrq b: no sync, no unmount, as near to pulling the plug as a guest gets);
+// IMGBASED_FAULT=<kind> makes the first step of that kind fail.
+import { readFile, rm, unlink, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { ImgbasedError } from '../core/errors';
-import { describe, rewriteFstabRoot, type Action } from '../core/plan';
+import { describeStep, rewriteFstabRoot, undoClass, type Step } from '../core/steps';
+import { atomicWrite, fsyncPath } from './atomic';
+import { findCommand, run } from './exec';
+import { checkFs, newFilesystemUuid, withMounted } from './fs';
 import { copyImageSparse, growFs } from './image';
+import { copyKernel } from './kernel';
 import { log } from './log';
 import * as lvm from './lvm';
-import { checkFs, newFilesystemUuid, withMounted } from './fs';
+
+export type Undo = () => Promise<void>;
 
 export interface ApplyOptions {
-  dryRun: boolean;
-  /** Called for the boot-sync step; the boot-entries adapter owns it. */
-  bootSync?: () => Promise<void>;
-  print?: (line: string) => void;
-}
-
-type Undo = () => Promise<void>;
-
-async function perform(a: Action, opts: ApplyOptions): Promise<Undo | null> {
-  switch (a.kind) {
-    case 'vg-tag':
-      await lvm.addVgTag(a.vg, a.tag);
-      return () => lvm.delVgTag(a.vg, a.tag);
-    case 'lv-tag':
-      await lvm.addTag(a.vg, a.lv, a.tag);
-      return () => lvm.delTag(a.vg, a.lv, a.tag);
-    case 'lv-untag':
-      await lvm.delTag(a.vg, a.lv, a.tag);
-      return () => lvm.addTag(a.vg, a.lv, a.tag);
-    case 'snapshot':
-      await lvm.createThinSnapshot(a.vg, a.origin, a.name, a.tags);
-      return () => removeQuietly(a.vg, a.name);
-    case 'thin-lv':
-      await lvm.createThinLv(a.vg, a.pool, a.name, a.sizeBytes, a.tags);
-      return () => removeQuietly(a.vg, a.name);
-    case 'copy-image':
-      await copyImageSparse(a.image, lvm.lvPath(a.vg, a.lv), a.fsType);
-      return null;
-    case 'grow-fs':
-      await growFs(lvm.lvPath(a.vg, a.lv));
-      return null;
-    case 'fsck':
-      await checkFs(lvm.lvPath(a.vg, a.lv));
-      return null;
-    case 'new-fs-uuid':
-      await newFilesystemUuid(lvm.lvPath(a.vg, a.lv));
-      return null;
-    case 'fstab-root':
-      await withMounted(lvm.lvPath(a.vg, a.lv), async (dir) => {
-        const path = `${dir}/etc/fstab`;
-        const text = await readFile(path, 'utf8').catch(() => null);
-        if (text === null) return;
-        const next = rewriteFstabRoot(text, lvm.lvPath(a.vg, a.lv));
-        if (next === text) return;
-        await atomicWrite(path, next);
-      });
-      return null;
-    case 'read-only':
-      await lvm.setReadOnly(a.vg, a.lv, true);
-      return () => lvm.setReadOnly(a.vg, a.lv, false);
-    case 'activation-skip':
-      await lvm.setActivationSkip(a.vg, a.lv, a.on);
-      return () => lvm.setActivationSkip(a.vg, a.lv, !a.on);
-    case 'activate':
-      await lvm.activateLv(a.vg, a.lv, { ignoreSkip: true });
-      return () => lvm.deactivateLv(a.vg, a.lv).catch(() => undefined);
-    case 'deactivate':
-      await lvm.deactivateLv(a.vg, a.lv);
-      return null;
-    case 'remove-lv':
-      await lvm.removeLv(a.vg, a.lv);
-      return null;
-    case 'boot-sync':
-      if (opts.bootSync) await opts.bootSync();
-      return null;
-  }
+  /** grub-script-check for the menu file; null: none. Default: the GRUB's own, when on PATH. */
+  grubScriptCheck?: string | null;
+  editenv?: string;
+  mkconfig?: string;
+  /** Lines about what changed on /boot (the verb's stdout stays its own answer). */
+  note?: (line: string) => void;
+  /** Replaces the step functions (unit tests record what runs, in which order). */
+  perform?: (s: Step) => Promise<Undo | null>;
 }
 
 async function removeQuietly(vg: string, lv: string): Promise<void> {
@@ -83,26 +35,187 @@ async function removeQuietly(vg: string, lv: string): Promise<void> {
   await lvm.removeLv(vg, lv);
 }
 
-export async function applyPlan(plan: readonly Action[], opts: ApplyOptions): Promise<void> {
-  const print = opts.print ?? ((l: string) => process.stdout.write(`${l}\n`));
-  if (opts.dryRun) {
-    for (const a of plan) print(`would ${describe(a)}`);
-    return;
+async function removeFile(path: string): Promise<void> {
+  await unlink(path).catch((e: NodeJS.ErrnoException) => {
+    if (e.code !== 'ENOENT') throw e;
+  });
+  await fsyncPath(dirname(path));
+}
+
+async function restoreFile(path: string, previous: string | null): Promise<void> {
+  if (previous === null) await removeFile(path);
+  else await atomicWrite(path, previous);
+}
+
+function grubTool(file: string, tool: 'editenv' | 'mkconfig' | 'script-check'): string {
+  return `${basename(dirname(file)) === 'grub2' ? 'grub2' : 'grub'}-${tool}`;
+}
+
+async function editenv(file: string, args: string[], opts: ApplyOptions): Promise<void> {
+  await run(opts.editenv ?? grubTool(file, 'editenv'), [file, ...args]);
+}
+
+async function writeMenu(file: string, content: string, opts: ApplyOptions): Promise<void> {
+  const checker = opts.grubScriptCheck !== undefined ? opts.grubScriptCheck : await findCommand(grubTool(file, 'script-check'));
+  await atomicWrite(file, content, 0o644, checker === null ? undefined : async (tmp) => {
+    const r = await run(checker, [tmp], { allowFail: true });
+    if (r.exitCode !== 0) {
+      const why = `${r.stderr}\n${r.stdout}`.split('\n').map((l) => l.trim()).filter(Boolean)[0] ?? `exit ${r.exitCode}`;
+      throw new ImgbasedError(`the new GRUB menu failed ${basename(checker)} (${why}); ${file} left as it was`);
+    }
+  });
+}
+
+/** Everything written to /boot reaches the disk; on XFS the log is also written back (GRUB never replays it). */
+async function settleBoot(dir: string, xfs: boolean): Promise<void> {
+  await run('sync', ['-f', dir]);
+  if (xfs) {
+    await run('xfs_freeze', ['-f', dir]);
+    await run('xfs_freeze', ['-u', dir]);
   }
-  const fault = process.env.IMGBASED_FAULT;
-  const undo: Undo[] = [];
-  for (const a of plan) {
-    log.debug(describe(a));
+}
+
+async function perform(s: Step, opts: ApplyOptions): Promise<Undo | null> {
+  switch (s.kind) {
+    case 'vg-tag':
+      await lvm.addVgTag(s.vg, s.tag);
+      return () => lvm.delVgTag(s.vg, s.tag);
+    case 'lv-tag':
+      await lvm.addTag(s.vg, s.lv, s.tag);
+      return () => lvm.delTag(s.vg, s.lv, s.tag);
+    case 'lv-untag':
+      await lvm.delTag(s.vg, s.lv, s.tag);
+      return () => lvm.addTag(s.vg, s.lv, s.tag);
+    case 'snapshot':
+      await lvm.createThinSnapshot(s.vg, s.origin, s.name, s.tags);
+      return () => removeQuietly(s.vg, s.name);
+    case 'thin-lv':
+      await lvm.createThinLv(s.vg, s.pool, s.name, s.sizeBytes, s.tags);
+      return () => removeQuietly(s.vg, s.name);
+    case 'activate':
+      await lvm.activateLv(s.vg, s.lv, { ignoreSkip: true });
+      return () => lvm.deactivateLv(s.vg, s.lv).catch(() => undefined);
+    case 'deactivate':
+      await lvm.deactivateLv(s.vg, s.lv);
+      return null;
+    case 'read-only':
+      await lvm.setReadOnly(s.vg, s.lv, true);
+      return () => lvm.setReadOnly(s.vg, s.lv, false);
+    case 'remove-lv':
+      await removeQuietly(s.vg, s.lv);
+      return null;
+    case 'copy-image':
+      await copyImageSparse(s.image, lvm.lvPath(s.vg, s.lv), s.fsType);
+      return null;
+    case 'grow-fs':
+      await growFs(lvm.lvPath(s.vg, s.lv));
+      return null;
+    case 'new-fs-uuid':
+      await newFilesystemUuid(lvm.lvPath(s.vg, s.lv));
+      return null;
+    case 'fstab-root':
+      await withMounted(lvm.lvPath(s.vg, s.lv), async (dir) => {
+        const path = `${dir}/etc/fstab`;
+        const text = await readFile(path, 'utf8').catch(() => null);
+        if (text === null) return;
+        const next = rewriteFstabRoot(text, lvm.lvPath(s.vg, s.lv));
+        if (next !== text) await atomicWrite(path, next);
+      });
+      return null;
+    case 'remove-temp':
+      await rm(s.path, { recursive: true, force: true });
+      return null;
+    case 'copy-kernel':
+      return copyKernel(s);
+    case 'write-entry':
+      await atomicWrite(s.file, s.content);
+      opts.note?.(`boot: ${s.previous === null ? 'created' : 'updated'} ${basename(s.file)}`);
+      return () => restoreFile(s.file, s.previous);
+    case 'remove-entry':
+      await removeFile(s.file);
+      opts.note?.(`boot: removed ${basename(s.file)}`);
+      return () => atomicWrite(s.file, s.previous);
+    case 'write-menu':
+      await writeMenu(s.file, s.content, opts);
+      opts.note?.(`boot: wrote ${s.file}`);
+      return () => restoreFile(s.file, s.previous);
+    case 'grub-mkconfig':
+      await run(opts.mkconfig ?? grubTool(s.output, 'mkconfig'), ['-o', s.output]);
+      opts.note?.(`boot: regenerated ${s.output}`);
+      return null;
+    case 'grubenv-set':
+      await editenv(s.file, ['set', `${s.key}=${s.value}`], opts);
+      return () => editenv(s.file, s.previous === null ? ['unset', s.key] : ['set', `${s.key}=${s.previous}`], opts);
+    case 'grubenv-unset':
+      await editenv(s.file, ['unset', s.key], opts);
+      return () => editenv(s.file, ['set', `${s.key}=${s.previous}`], opts);
+    case 'remove-kernel-files':
+      if (s.files === 'all') await rm(s.dir, { recursive: true, force: true });
+      else for (const f of s.files) await rm(join(s.dir, f), { force: true });
+      await fsyncPath(s.files === 'all' ? dirname(s.dir) : s.dir);
+      opts.note?.(`boot: removed ${s.files === 'all' ? `kernel copies ${s.dir}` : `${s.files.join(', ')} from ${s.dir}`}`);
+      return null;
+    case 'settle-boot':
+      await settleBoot(s.dir, s.xfs);
+      return null;
+  }
+}
+
+interface Fault {
+  at: 'fail' | 'powercut';
+  step: number | null;
+  kind: string | null;
+}
+
+export function parseFault(v: string | undefined): Fault | null {
+  if (!v) return null;
+  const m = /^(fail|powercut)@(\d+)$/.exec(v);
+  if (m) return { at: m[1] as Fault['at'], step: Number(m[2]), kind: null };
+  return { at: 'fail', step: null, kind: v };
+}
+
+async function powerCut(n: number): Promise<never> {
+  log.warn(`IMGBASED_FAULT: power cut after step ${n}`);
+  await writeFile('/proc/sys/kernel/sysrq', '1').catch(() => undefined);
+  await writeFile('/proc/sysrq-trigger', 'b');
+  // The machine is gone; never reached on a real reset.
+  await new Promise((r) => setTimeout(r, 60_000));
+  throw new ImgbasedError('power cut did not happen');
+}
+
+export class PartialApplyError extends ImgbasedError {}
+
+export async function applyPlan(steps: readonly Step[], opts: ApplyOptions = {}): Promise<void> {
+  const fault = parseFault(process.env.IMGBASED_FAULT);
+  let undo: Undo[] = [];
+  let forward = 0;
+  for (const [i, s] of steps.entries()) {
+    const n = i + 1;
+    log.debug(`step ${n}: ${describeStep(s)}`);
     try {
-      if (fault && fault === a.kind) throw new ImgbasedError(`injected fault at step "${a.kind}"`);
-      const u = await perform(a, opts);
-      if (u) undo.push(u);
+      if (fault?.at === 'fail' && (fault.step === n || (fault.step === null && fault.kind === s.kind))) {
+        throw new ImgbasedError(`injected fault at step ${n} (${s.kind})`);
+      }
+      const u = await (opts.perform ?? ((x: Step) => perform(x, opts)))(s);
+      if (undoClass(s) === 'forward') {
+        // Nothing before an irreversible step can be undone meaningfully: repair finishes from here.
+        forward = n;
+        undo = [];
+      } else if (u) undo.push(u);
     } catch (e) {
-      log.warn(`failed to ${describe(a)}; undoing ${undo.length} earlier step(s)`);
+      if (forward > 0) {
+        log.warn(`failed to ${describeStep(s)}; steps up to ${forward} cannot be undone, undoing ${undo.length} later step(s)`);
+      } else {
+        log.warn(`failed to ${describeStep(s)}; undoing ${undo.length} earlier step(s)`);
+      }
       for (const u of undo.reverse()) {
         await u().catch((ue: unknown) => log.warn(`undo failed: ${(ue as Error).message}`));
       }
+      if (forward > 0) {
+        throw new PartialApplyError(`${(e as Error).message}`, { hint: "run 'imgbase check --repair' to finish what was started" });
+      }
       throw e;
     }
+    if (fault?.at === 'powercut' && fault.step === n) await powerCut(n);
   }
 }

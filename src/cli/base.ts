@@ -1,15 +1,14 @@
 // imgbase base: list, add (empty or from a filesystem image) and remove read-only bases.
-import { BusyError, NotFoundError, UsageError } from '../core/errors';
-import { TAGS, latestBase, type Base } from '../core/inventory';
+import { NotFoundError, UsageError } from '../core/errors';
+import { latestBase, type Base } from '../core/inventory';
 import { parseLayerName, validateBaseName } from '../core/naming';
-import type { Action } from '../core/plan';
-import { parseSize, roomFor } from '../core/space';
-import { applyPlan } from '../adapters/apply';
+import { planBaseAdd, planBaseRemove } from '../core/plans/verbs';
+import { parseSize } from '../core/space';
 import { withImage, type ImageInfo } from '../adapters/image';
 import { withLock } from '../adapters/lock';
 import { chooseAction, lockTimeout, optValue, parseVerbArgs, printJson, type GlobalOpts } from './args';
-import { syncBoot } from './boot-hook';
-import { loadInventory, noPositional, requireBase, requireLayout, runningLayer, type Layout } from './context';
+import { loadInventory, noPositional, requireBase, requireLayout } from './context';
+import { execute, readSnapshots } from './plan-run';
 
 export const usage = `usage: imgbase base --add NVR [--size SIZE] [--from IMAGE] [--dry-run]
        imgbase base --remove NVR [--dry-run]
@@ -58,18 +57,10 @@ async function add(name: string, sizeArg: string | undefined, from: string | und
   if (size === null || (size !== undefined && size <= 0)) throw new UsageError(`base --add: --size ${sizeArg} is not a size (e.g. 8G)`);
   if (!from && size === undefined) throw new UsageError('base --add needs --from IMAGE or --size SIZE');
   return withLock(async () => {
-    const layout = requireLayout(await loadInventory());
-    if ([...layout.inv.bases.map((b) => b.name), ...layout.inv.foreign.map((r) => r.name)].includes(name)) {
-      throw new UsageError(`base --add: an LV named ${name} already exists in ${layout.vg}`);
-    }
+    const input = await readSnapshots();
+    requireLayout(input.inv);
     const go = async (img: ImageInfo | null): Promise<number> => {
-      const sizeBytes = size ?? img!.fsSizeBytes;
-      if (img && sizeBytes < img.fsSizeBytes) {
-        throw new UsageError(`base --add: --size ${sizeArg} is smaller than the image's filesystem (${img.fsSizeBytes} bytes)`);
-      }
-      const room = roomFor(layout.pool, img?.usedBytes ?? 0);
-      if (room) throw new UsageError(`base --add: ${room}`);
-      await applyPlan(addPlan(layout, name, sizeBytes, img), { dryRun: g.dryRun, bootSync: () => syncBoot(g) });
+      await execute(planBaseAdd(input, name, size ?? img!.fsSizeBytes, img), g);
       if (!g.dryRun) console.log(`added base ${name}`);
       return 0;
     };
@@ -77,43 +68,15 @@ async function add(name: string, sizeArg: string | undefined, from: string | und
   }, { timeoutS });
 }
 
-export function addPlan(layout: Layout, name: string, sizeBytes: number, img: ImageInfo | null): Action[] {
-  const { vg } = layout;
-  const lv = name;
-  const fill: Action[] = img
-    ? [
-        { kind: 'copy-image', vg, lv, image: img.path, fsType: img.fsType },
-        ...(sizeBytes > img.fsSizeBytes ? [{ kind: 'grow-fs', vg, lv } as Action] : []),
-        { kind: 'new-fs-uuid', vg, lv },
-      ]
-    : [];
-  return [
-    { kind: 'thin-lv', vg, pool: layout.pool.name, name, sizeBytes, tags: [TAGS.base, TAGS.incomplete] },
-    { kind: 'activate', vg, lv },
-    ...fill,
-    { kind: 'deactivate', vg, lv },
-    { kind: 'read-only', vg, lv },
-    { kind: 'lv-untag', vg, lv, tag: TAGS.incomplete },
-  ];
-}
-
 async function remove(name: string, g: GlobalOpts, timeoutS: number): Promise<number> {
   const bad = validateBaseName(name);
   if (bad) throw new UsageError(`base --remove: ${bad}`);
   return withLock(async () => {
-    const layout = requireLayout(await loadInventory());
-    const base = requireBase(layout.inv, name);
-    const running = await runningLayer(layout.inv);
-    if (running && running.base === base.name) {
-      throw new BusyError(`base ${name} has the running layer ${running.name}; boot another layer first`);
-    }
-    const plan: Action[] = [
-      ...[...base.layers].reverse().map((l): Action => ({ kind: 'remove-lv', vg: layout.vg, lv: l.name })),
-      { kind: 'remove-lv', vg: layout.vg, lv: base.name },
-      { kind: 'boot-sync' },
-    ];
-    await applyPlan(plan, { dryRun: g.dryRun, bootSync: () => syncBoot(g) });
-    if (!g.dryRun) console.log(`removed base ${name}${base.layers.length ? ` and ${base.layers.length} layer(s)` : ''}`);
+    const input = await readSnapshots();
+    requireLayout(input.inv);
+    const plan = planBaseRemove(input, name);
+    await execute(plan, g);
+    if (!g.dryRun) console.log(`removed base ${name}${plan.layers ? ` and ${plan.layers} layer(s)` : ''}`);
     return 0;
   }, { timeoutS });
 }

@@ -11,17 +11,18 @@
 import { access, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ImgbasedError, NotFoundError, UsageError } from '../core/errors';
-import { entryId, renderGrubStub } from '../core/bls';
-import { latestLayer, type Inventory } from '../core/inventory';
-import {
-  DEFAULT_BOOT_DIR, KERNEL_SUBDIR, findGrub, grubMenuIds, installLayerKernel, listBootEntries, readGrubEnv,
-  removeLayerKernel, syncBootEntries, type GrubPaths, type ListedEntry,
-} from '../adapters/bootfs';
-import { run } from '../adapters/exec';
+import { entryId } from '../core/bls';
+import { KERNEL_SUBDIR } from '../core/boot-plan';
+import { renderGrubStub } from '../core/grub-script';
+import { latestLayer } from '../core/inventory';
+import { planBootChoice, planKernelInstall, planSync } from '../core/plans/verbs';
+import { DEFAULT_BOOT_DIR, findGrub, listBootEntries, readGrubEnv, readKernelDir, type ListedEntry } from '../adapters/boot-read';
+import { hostKernelSource } from '../adapters/kernel';
 import { withLock } from '../adapters/lock';
 import { log } from '../adapters/log';
 import { chooseAction, lockTimeout, optValue, parseVerbArgs, printJson, type GlobalOpts } from './args';
-import { loadInventory, requireLayer, requireLayout, runningLayer } from './context';
+import { requireLayout } from './context';
+import { execute, readSnapshots } from './plan-run';
 
 export const usage = `usage: imgbase boot --list [--json]
        imgbase boot --sync [--dry-run]
@@ -61,10 +62,11 @@ export async function bootCommand(argv: string[], g: GlobalOpts): Promise<number
       return list(bootDir, g);
     case 'sync':
       return withLock(async () => {
-        const inventory = await loadInventory();
-        requireLayout(inventory);
-        const plan = await syncBootEntries({ inventory, dryRun: g.dryRun, bootDir });
-        if (!g.dryRun && plan.actions.length === 0) console.log('boot: entries are up to date');
+        const input = await readSnapshots({ bootDir });
+        requireLayout(input.inv);
+        const plan = planSync(input);
+        await execute(plan, g);
+        if (!g.dryRun && plan.steps.length === 0) console.log('boot: entries are up to date');
         return 0;
       }, { timeoutS: lockTimeout(args) });
     case 'set-default':
@@ -86,9 +88,9 @@ interface BootChoice {
 
 async function currentChoice(bootDir: string, ours: ListedEntry[]): Promise<BootChoice> {
   const grub = await findGrub(bootDir);
-  const env = grub ? await readGrubEnv(grub.env) : new Map<string, string>();
-  const saved = env.get('saved_entry') || null;
-  const next = env.get('next_entry') || null;
+  const env = grub ? await readGrubEnv(grub.env) : {};
+  const saved = env.saved_entry || null;
+  const next = env.next_entry || null;
   const layerOf = (id: string | null): string | null => ours.find((e) => id !== null && entryId(e.layer!) === id)?.layer ?? null;
   const defaultLayer = saved === null ? ours[0]?.layer ?? null : layerOf(saved);
   return { saved, next, defaultLayer, nextLayer: layerOf(next) };
@@ -126,43 +128,18 @@ async function list(bootDir: string, g: GlobalOpts): Promise<number> {
 
 async function setEnv(key: 'saved_entry' | 'next_entry', name: string, bootDir: string, g: GlobalOpts, timeoutS: number): Promise<number> {
   return withLock(async () => {
-    const inventory = await loadInventory();
-    requireLayout(inventory);
-    const grub = await findGrub(bootDir);
-    if (!grub) throw new NotFoundError(`no GRUB directory in ${bootDir}`, { hint: 'the default and one-shot boot are kept in GRUB\'s environment block' });
+    const input = await readSnapshots({ bootDir });
+    requireLayout(input.inv);
+    await execute(planBootChoice(input, key, name), g);
+    if (g.dryRun) return 0;
     if (key === 'saved_entry' && name === 'latest') {
-      if (g.dryRun) {
-        console.log(`would unset saved_entry in ${grub.env} (boot the newest layer by default)`);
-        return 0;
-      }
-      await run(grub.editenv, [grub.env, 'unset', 'saved_entry']);
-      console.log(`boot: default is the newest layer (${latestLayer(inventory)?.name ?? 'none yet'})`);
+      console.log(`boot: default is the newest layer (${latestLayer(input.inv)?.name ?? 'none yet'})`);
       return 0;
     }
-    const layer = requireLayer(inventory, name);
-    // The id must exist in grub.cfg before GRUB is told to boot it.
-    await syncBootEntries({ inventory, dryRun: g.dryRun, bootDir });
-    await ensureMenuHas(grub, entryId(layer.name), g.dryRun);
-    const value = entryId(layer.name);
-    if (g.dryRun) {
-      console.log(`would run ${grub.editenv} ${grub.env} set ${key}=${value}`);
-      return 0;
-    }
-    await run(grub.editenv, [grub.env, 'set', `${key}=${value}`]);
     await warnIfGrubDefaultPinned();
-    console.log(key === 'saved_entry' ? `boot: default layer is ${layer.name}` : `boot: next boot (once) is ${layer.name}`);
+    console.log(key === 'saved_entry' ? `boot: default layer is ${name}` : `boot: next boot (once) is ${name}`);
     return 0;
   }, { timeoutS });
-}
-
-async function ensureMenuHas(grub: GrubPaths, id: string, dryRun: boolean): Promise<void> {
-  const menu = await grubMenuIds(grub);
-  if (menu === null) return; // no grub.cfg (systemd-boot): the BLS entry is enough
-  if (menu.ids.includes(id) || menu.blscfg) return;
-  if (dryRun) return;
-  throw new ImgbasedError(`the GRUB menu (${grub.cfg}, ${grub.menu}) has no entry ${id}`, {
-    hint: `is /etc/grub.d/42_imgbased installed and executable? then run update-grub (or ${grub.mkconfig} -o ${grub.cfg})`,
-  });
 }
 
 async function warnIfGrubDefaultPinned(): Promise<void> {
@@ -206,12 +183,13 @@ async function kernelInstallCommand(argv: string[], g: GlobalOpts): Promise<numb
   }
   const bootDir = process.env.IMGBASED_BOOT_DIR ?? DEFAULT_BOOT_DIR;
   return withLock(async () => {
-    const inventory: Inventory = await loadInventory();
-    const layer = await runningLayer(inventory);
-    if (!layer) {
+    const input = await readSnapshots({ bootDir });
+    const layer = input.running;
+    if (!layer || !input.inv.vg) {
       log.info('kernel-install: not running on an imgbased layer; boot entries unchanged');
       return 0;
     }
+    let plan;
     if (cmd === 'add') {
       if (!image) throw new UsageError('boot --kernel-install add: missing kernel image');
       const initrd = initrds.find((p) => /initr/.test(p)) ?? (await firstReadable([
@@ -219,12 +197,14 @@ async function kernelInstallCommand(argv: string[], g: GlobalOpts): Promise<numb
         ...(process.env.KERNEL_INSTALL_STAGING_AREA ? [join(process.env.KERNEL_INSTALL_STAGING_AREA, 'initrd')] : []),
       ]));
       const osRelease = (await readFile('/etc/os-release', 'utf8').catch(() => null)) ?? (await readFile('/usr/lib/os-release', 'utf8').catch(() => null));
-      if (!g.dryRun) await installLayerKernel(bootDir, layer.name, { version, kernel: image, initrd, osRelease });
-      log.info(`kernel-install: layer ${layer.name} boots kernel ${version} (${join(bootDir, KERNEL_SUBDIR, layer.name)})`);
-    } else if (!g.dryRun) {
-      await removeLayerKernel(bootDir, layer.name, version);
+      plan = planKernelInstall(input, layer, await hostKernelSource(input.inv.vg, layer, { version, kernel: image, initrd, osRelease }));
+      log.info(`kernel-install: layer ${layer} boots kernel ${version} (${join(bootDir, KERNEL_SUBDIR, layer)})`);
+    } else {
+      // Only the kernel this layer boots from its own copy goes; it then boots its base's kernel again.
+      const own = await readKernelDir(join(bootDir, KERNEL_SUBDIR, layer), layer);
+      plan = own?.version === version ? planKernelInstall(input, layer, null) : planSync(input);
     }
-    await syncBootEntries({ inventory, dryRun: g.dryRun, bootDir });
+    await execute(plan, g);
     return 0;
   }, {});
 }

@@ -1,16 +1,13 @@
 // imgbase layer: add writable layers (thin snapshots) on a base or layer, list, remove.
-import { BusyError, NotFoundError, UsageError } from '../core/errors';
-import { findBase, findLayer, latestBase, latestLayer, nextLayerName } from '../core/inventory';
-import { parseLayerName, validateBaseName, validateLayerName } from '../core/naming';
-import type { Action } from '../core/plan';
-import { roomFor } from '../core/space';
-import { applyPlan } from '../adapters/apply';
+import { NotFoundError, UsageError } from '../core/errors';
+import { latestLayer } from '../core/inventory';
+import { validateBaseName, validateLayerName } from '../core/naming';
+import { layerOrigin, planLayerAdd, planLayerRemove } from '../core/plans/verbs';
 import { withLock } from '../adapters/lock';
 import { lvPath } from '../adapters/lvm';
 import { chooseAction, lockTimeout, takeOptionalValue, optValue, parseVerbArgs, printJson, type GlobalOpts } from './args';
-import { syncBoot } from './boot-hook';
-import { loadInventory, noPositional, requireLayer, requireLayout, runningLayer, type Layout } from './context';
-import { layerSteps } from './layout';
+import { loadInventory, noPositional, requireLayer, requireLayout, runningLayer } from './context';
+import { execute, readSnapshots } from './plan-run';
 
 export const usage = `usage: imgbase layer --add [BASE|LAYER] [--dry-run]
        imgbase layer --remove LAYER [--dry-run]
@@ -53,42 +50,18 @@ export async function layerCommand(argv: string[], g: GlobalOpts): Promise<numbe
   return 0;
 }
 
-/** Which LV the new layer is snapshotted from, and which base it belongs to. */
-function pickOrigin(layout: Layout, target: string | undefined): { origin: string; base: string } {
-  const { inv } = layout;
-  if (target === undefined) {
-    const base = latestBase(inv);
-    if (!base) throw new NotFoundError('there are no bases to add a layer on');
-    const last = base.layers[base.layers.length - 1];
-    return { origin: last?.name ?? base.name, base: base.name };
-  }
-  if (parseLayerName(target)) {
-    const bad = validateLayerName(target);
-    if (bad) throw new UsageError(`layer --add: ${bad}`);
-    const l = findLayer(inv, target);
-    if (!l) throw new NotFoundError(`layer ${target} not found`);
-    return { origin: l.name, base: l.base };
-  }
-  const bad = validateBaseName(target);
-  if (bad) throw new UsageError(`layer --add: ${target} is neither a base nor a layer name (${bad})`);
-  const b = findBase(inv, target);
-  if (!b) throw new NotFoundError(`base ${target} not found`);
-  return { origin: b.name, base: b.name };
-}
-
 async function add(target: string | undefined, g: GlobalOpts, timeoutS: number): Promise<number> {
   if (target !== undefined && validateBaseName(target) && validateLayerName(target)) {
     throw new UsageError(`layer --add: ${target} is neither a base nor a layer name`);
   }
   return withLock(async () => {
-    const layout = requireLayout(await loadInventory());
-    const { origin, base } = pickOrigin(layout, target);
-    const room = roomFor(layout.pool, 0);
-    if (room) throw new UsageError(`layer --add: ${room}`);
-    const name = nextLayerName(layout.inv, base);
-    await applyPlan([...layerSteps(layout.vg, origin, name), { kind: 'boot-sync' }], { dryRun: g.dryRun, bootSync: () => syncBoot(g) });
-    if (g.json && !g.dryRun) printJson({ name, origin });
-    else if (!g.dryRun) console.log(name);
+    // The base's tree is read (for its kernel) only when /boot has no copy of it yet.
+    const input = await readSnapshots({ bases: (inv) => (requireLayout(inv) && [layerOrigin(inv, target).base]) || [] });
+    const plan = planLayerAdd(input, target);
+    await execute(plan, g);
+    if (g.dryRun) return 0;
+    if (g.json) printJson({ name: plan.name, origin: plan.origin });
+    else console.log(plan.name);
     return 0;
   }, { timeoutS });
 }
@@ -97,12 +70,9 @@ async function remove(name: string, g: GlobalOpts, timeoutS: number): Promise<nu
   const bad = validateLayerName(name);
   if (bad) throw new UsageError(`layer --remove: ${bad}`);
   return withLock(async () => {
-    const layout = requireLayout(await loadInventory());
-    const layer = requireLayer(layout.inv, name);
-    const running = await runningLayer(layout.inv);
-    if (running?.name === layer.name) throw new BusyError(`layer ${name} is the running layer; boot another layer first`);
-    const plan: Action[] = [{ kind: 'remove-lv', vg: layout.vg, lv: layer.name }, { kind: 'boot-sync' }];
-    await applyPlan(plan, { dryRun: g.dryRun, bootSync: () => syncBoot(g) });
+    const input = await readSnapshots();
+    requireLayout(input.inv);
+    await execute(planLayerRemove(input, name), g);
     if (!g.dryRun) console.log(`removed layer ${name}`);
     return 0;
   }, { timeoutS });

@@ -1,16 +1,20 @@
 // imgbase layout: show bases and layers, or --init a host into an imgbased layout.
 import { UsageError } from '../core/errors';
-import { TAGS, type Inventory } from '../core/inventory';
-import { layerName, validateBaseName } from '../core/naming';
-import type { Action } from '../core/plan';
-import { formatSize, isUnits, poolSpace, roomFor } from '../core/space';
-import { applyPlan } from '../adapters/apply';
+import type { Inventory } from '../core/inventory';
+import { validateBaseName } from '../core/naming';
+import { planLayoutInit } from '../core/plans/verbs';
+import { formatSize, isUnits, poolSpace } from '../core/space';
+import { DEFAULT_BOOT_DIR } from '../adapters/boot-read';
+import { fsType } from '../adapters/fs';
+import { probeLv, probeRunningRoot } from '../adapters/kernel';
+import { lvPath, readLvRecords } from '../adapters/lvm';
+import { rootDmName } from '../adapters/system';
+import { dmName } from '../core/dm';
 import { withLock } from '../adapters/lock';
-import { readLvRecords } from '../adapters/lvm';
 import { chooseAction, lockTimeout, optValue, parseVerbArgs, printJson, type GlobalOpts } from './args';
 import { loadInventory, noPositional, requireLayout } from './context';
+import { execute, readSnapshots } from './plan-run';
 import { resolveSource } from './source';
-import { syncBoot } from './boot-hook';
 
 export const usage = `usage: imgbase layout [--bases | --layers | --free-space [--units b|k|m|g|t|h]] [--json]
        imgbase layout --init NVR --from SRC [--dry-run]
@@ -77,56 +81,20 @@ async function init(nvr: string, from: string | undefined, g: GlobalOpts, timeou
   if (bad) throw new UsageError(`layout --init: ${bad}`);
   if (!from) throw new UsageError('layout --init needs --from SRC (the thin root LV: /, /dev/VG/LV or VG/LV)');
   return withLock(async () => {
-    const records = await readLvRecords();
-    const src = await resolveSource(records, from);
-    if (records.some((r) => r.vg === src.vg && r.vgTags.includes(TAGS.vg))) {
-      throw new UsageError(`VG ${src.vg} is already an imgbased layout`, { hint: "see 'imgbase layout'" });
-    }
+    const src = await resolveSource(await readLvRecords(), from);
     if (src.segtype !== 'thin' || !src.pool) {
       throw new UsageError(`${src.vg}/${src.name} is not a thin LV (${src.segtype}); imgbased needs the root on LVM thin`);
     }
-    if (records.some((r) => r.vg === src.vg && (r.name === nvr || r.name === layerName(nvr, 1)))) {
-      throw new UsageError(`an LV named ${nvr} or ${layerName(nvr, 1)} already exists in ${src.vg}`);
-    }
-    const pool = records.find((r) => r.vg === src.vg && r.name === src.pool)!;
-    const room = roomFor(pool, 0);
-    if (room) throw new UsageError(`layout --init: ${room}`);
-    const vg = src.vg;
-    const layer = layerName(nvr, 1);
-    const plan: Action[] = [
-      { kind: 'vg-tag', vg, tag: TAGS.vg },
-      { kind: 'lv-tag', vg, lv: pool.name, tag: TAGS.pool },
-      { kind: 'lv-tag', vg, lv: src.name, tag: TAGS.init },
-      ...baseFromSnapshot(vg, src.name, nvr),
-      ...layerSteps(vg, nvr, layer),
-      { kind: 'boot-sync' },
-    ];
-    await applyPlan(plan, { dryRun: g.dryRun, bootSync: () => syncBoot(g) });
-    if (!g.dryRun) console.log(`initialised ${vg}: base ${nvr}, layer ${layer}; boot ${layer} to use it`);
+    // The base is a snapshot of the running root: its kernel is read from the live tree now, copied from the base later.
+    const running = (await rootDmName()) === dmName(src.vg, src.name);
+    const probe = running
+      ? { fsType: await fsType(lvPath(src.vg, src.name)), kernel: await probeRunningRoot(src.vg, nvr, DEFAULT_BOOT_DIR) }
+      : await probeLv(src.vg, src.name, src.active, DEFAULT_BOOT_DIR);
+    if (probe.kernel) probe.kernel = { ...probe.kernel, lv: nvr };
+    const input = await readSnapshots({ vg: src.vg, known: new Map([[nvr, probe]]) });
+    const plan = planLayoutInit(input, { vg: src.vg, pool: src.pool, source: src.name, nvr });
+    await execute(plan, g);
+    if (!g.dryRun) console.log(`initialised ${src.vg}: base ${nvr}, layer ${plan.layer}; boot ${plan.layer} to use it`);
     return 0;
   }, { timeoutS });
-}
-
-/** A base made from a live LV: snapshot, clean its journal, own UUID, then freeze it read-only. */
-export function baseFromSnapshot(vg: string, origin: string, base: string): Action[] {
-  return [
-    { kind: 'snapshot', vg, origin, name: base, tags: [TAGS.base, TAGS.incomplete] },
-    { kind: 'activate', vg, lv: base },
-    { kind: 'new-fs-uuid', vg, lv: base },
-    { kind: 'deactivate', vg, lv: base },
-    { kind: 'read-only', vg, lv: base },
-    { kind: 'lv-untag', vg, lv: base, tag: TAGS.incomplete },
-  ];
-}
-
-/** A layer: writable snapshot with its own filesystem UUID and an fstab that names it. */
-export function layerSteps(vg: string, origin: string, layer: string): Action[] {
-  return [
-    { kind: 'snapshot', vg, origin, name: layer, tags: [TAGS.layer, TAGS.incomplete] },
-    { kind: 'activate', vg, lv: layer },
-    { kind: 'new-fs-uuid', vg, lv: layer },
-    { kind: 'fstab-root', vg, lv: layer },
-    { kind: 'deactivate', vg, lv: layer },
-    { kind: 'lv-untag', vg, lv: layer, tag: TAGS.incomplete },
-  ];
 }

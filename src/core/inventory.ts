@@ -219,7 +219,7 @@ export function buildInventory(records: LvRecord[], opts: { vg?: string } = {}):
 
   for (const r of inVg) {
     if (has(r, TAGS.incomplete)) {
-      problems.push({ lv: r.name, kind: 'half-created', message: `${r.name} was never completed (tag ${TAGS.incomplete}); remove it with lvremove ${vg}/${r.name}` });
+      problems.push({ lv: r.name, kind: 'half-created', message: `${r.name} was left by an interrupted command (tag ${TAGS.incomplete}); 'imgbase check --repair' removes it` });
       foreign.push(r);
     } else if (has(r, TAGS.layer)) {
       pendingLayers.push(r);

@@ -4,10 +4,10 @@ import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  GRUB_STUB_VERSION, entryCmdline, entryFileName, entryId, grubQuote, grubStubVersion, grubWord, layerCmdline,
-  layerEntry, layerTitle, layerVersion, markerComment, osReleasePrettyName, ownedLayer, parseBls, renderBls,
-  renderGrubMenu, renderGrubStub, rootLvOf, splitCmdlineTokens,
+  entryCmdline, entryFileName, entryId, layerCmdline, layerEntry, layerTitle, layerVersion, markerComment,
+  osReleasePrettyName, ownedLayer, parseBls, renderBls, rootLvOf, splitCmdlineTokens,
 } from '../../src/core/bls';
+import { GRUB_STUB_VERSION, grubQuote, grubStubVersion, grubWord, renderGrubMenu, renderGrubStub } from '../../src/core/grub-script';
 import { rpmvercmp } from '../../src/core/naming';
 
 const FEDORA = `title Fedora Linux (6.5.6-300.fc39.x86_64) 39 (Workstation Edition)

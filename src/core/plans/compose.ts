@@ -1,0 +1,121 @@
+// Every write has the same shape; a verb only says what goes away, what is created and what the boot entries should
+// point at, and compose() orders the steps so that a power cut after any one of them leaves a bootable system and
+// a state the next command repairs (the table in README, "Crash safety"):
+//
+//   1. leftover temporaries of an interrupted write are removed (nothing reads them)
+//   2. LVs that go away are tagged imgbased:incomplete (from here on nothing boots or lists them; repair finishes)
+//   3. "unhook": entries, menu and grubenv stop naming them; /boot flushed
+//   4. they are removed, with every LV an interrupted command left tagged incomplete (repair)
+//   5. new LVs are created, tagged incomplete, and filled
+//   6. kernel copies the new entries need (temp dir renamed into place)
+//   7. the new LVs lose the incomplete tag: complete, and only now an entry may point at them
+//   8. "hook": entries and menu for every layer, grubenv choices, grub-mkconfig once; /boot flushed
+//   9. "gc": kernel copies nothing uses; /boot flushed
+import { TAGS, type Inventory, type LvRecord } from '../inventory';
+import {
+  BootSim, OS_RELEASE_COPY, gcSteps, initrdNamesFor, hookSteps, kernelCopySteps, layersWithoutKernel, tempSteps, unhookSteps, type BootLayer,
+  type BootSnapshot, type Wanted,
+} from '../boot-plan';
+import { compareLayerNames, parseLayerName } from '../naming';
+import type { KernelSource, Step } from '../steps';
+
+/** What a plan is computed from: snapshots read before planning (nothing is read again while it runs). */
+export interface PlanInput {
+  records: LvRecord[];
+  inv: Inventory;
+  boot: BootSnapshot;
+  /** Kernels found inside bases (or layers) whose copy is not on /boot; null: none there. */
+  kernels: ReadonlyMap<string, KernelSource | null>;
+  /** Filesystem types found on LVs that were probed ('' = none). */
+  fsTypes: ReadonlyMap<string, string>;
+  /** The layer / runs from, if any. */
+  running: string | null;
+}
+
+export interface Plan {
+  steps: Step[];
+  /** One-line notes for stderr (a layer without a boot entry and why). */
+  notes: string[];
+}
+
+export interface Change {
+  vg: string;
+  /** First, before anything else changes (layout --init tags the VG and pool). */
+  pre?: Step[];
+  /** LVs to remove, in this order (layers before their base). */
+  remove?: string[];
+  /** Creation steps: every new LV is created tagged imgbased:incomplete. */
+  create?: Step[];
+  /** New LVs that lose the incomplete tag once they are complete. */
+  complete?: string[];
+  newLayers?: BootLayer[];
+  /** grubenv-set / grubenv-unset steps, applied once the entries and menu are in place. */
+  env?: Step[];
+  /** Kernel copies a verb makes itself (kernel-install into a layer's own directory). */
+  kernelCopies?: Step[];
+  dropOwn?: ReadonlySet<string>;
+}
+
+export function bootLayers(inv: Inventory): BootLayer[] {
+  const out: BootLayer[] = [];
+  for (const l of inv.layers) {
+    const b = inv.bases.find((x) => x.name === l.base);
+    if (b) out.push({ name: l.name, base: b.name, nvr: b.nvr, index: l.index });
+  }
+  return out;
+}
+
+/** LVs in vg an interrupted command left tagged incomplete: layers (newest first) before anything else. */
+export function interruptedLvs(records: readonly LvRecord[], vg: string): string[] {
+  const names = records.filter((r) => r.vg === vg && r.tags.includes(TAGS.incomplete)).map((r) => r.name);
+  const layers = names.filter((n) => parseLayerName(n)).sort((a, b) => -compareLayerNames(a, b));
+  return [...layers, ...names.filter((n) => !parseLayerName(n)).sort()];
+}
+
+export function compose(input: PlanInput, c: Change): Plan {
+  const { vg } = c;
+  const sim = new BootSim(input.boot);
+  const removeSet = new Set(c.remove ?? []);
+  const after = [...bootLayers(input.inv).filter((l) => !removeSet.has(l.name) && !removeSet.has(l.base)), ...(c.newLayers ?? [])];
+  const wanted: Wanted = {
+    vg,
+    layers: after,
+    imgbasedLvs: [...input.inv.bases.map((b) => b.name), ...input.inv.layers.map((l) => l.name), ...(c.complete ?? [])],
+    kernels: input.kernels,
+    dropOwn: c.dropOwn,
+  };
+  const incomplete = new Set(input.records.filter((r) => r.vg === vg && r.tags.includes(TAGS.incomplete)).map((r) => r.name));
+  const steps: Step[] = [...tempSteps(sim)];
+  for (const lv of c.remove ?? []) if (!incomplete.has(lv)) steps.push({ kind: 'lv-tag', vg, lv, tag: TAGS.incomplete });
+  steps.push(...(c.pre ?? []));
+  steps.push(...unhookSteps(sim, new Set(after.map((l) => l.name))));
+  const removals = [...interruptedLvs(input.records, vg).filter((n) => !removeSet.has(n)), ...(c.remove ?? [])];
+  for (const lv of removals) steps.push({ kind: 'remove-lv', vg, lv });
+  steps.push(...(c.create ?? []));
+  // A verb's own copies (kernel-install) land in the layer's directory; older files there go in the gc phase.
+  for (const s of c.kernelCopies ?? []) {
+    if (s.kind !== 'copy-kernel') continue;
+    const v = s.source;
+    const kernel = `vmlinuz-${v.version}`;
+    const initrd = v.initrd ? initrdNamesFor(v.version)[0]! : null;
+    const old = sim.dirs.get(s.owner)?.files ?? [];
+    const files = [...new Set([...old, kernel, ...(initrd ? [initrd] : []), ...(v.osRelease !== null ? [OS_RELEASE_COPY] : [])])];
+    sim.dirs.set(s.owner, { owner: s.owner, files, kernel, initrd, version: v.version, osRelease: v.osRelease });
+  }
+  steps.push(...(c.kernelCopies ?? []), ...kernelCopySteps(sim, wanted));
+  for (const lv of c.complete ?? []) steps.push({ kind: 'lv-untag', vg, lv, tag: TAGS.incomplete });
+  const hook = hookSteps(sim, wanted, c.env ?? []);
+  steps.push(...hook.steps);
+  steps.push(...gcSteps(sim, wanted));
+  const fresh = new Set((c.newLayers ?? []).map((l) => l.name));
+  const notes = [...hook.notes];
+  for (const l of layersWithoutKernel(sim, wanted)) {
+    if (!fresh.has(l)) continue;
+    const base = after.find((x) => x.name === l)!.base;
+    const fs = input.fsTypes.get(base);
+    notes.push(fs === ''
+      ? `base ${base} holds no filesystem: layer ${l} is a plain thin snapshot and gets no boot entry`
+      : `base ${base} holds no kernel: layer ${l} gets no boot entry`);
+  }
+  return { steps, notes };
+}

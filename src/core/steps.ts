@@ -1,0 +1,142 @@
+// The one plan type every write is made of. A plan is an ordered list of steps, each a plain value naming what it
+// touches; the pure planners in core/plans build it, `--dry-run` prints it, adapters/apply runs it in this order.
+
+/** Where a kernel file is read from when it is copied to /boot: inside the source LV (mounted read-only), or on the host. */
+export interface KernelFileRef {
+  in: 'lv' | 'host';
+  /** Relative to the LV's root for 'lv', absolute for 'host'. */
+  path: string;
+}
+
+export interface KernelSource {
+  vg: string;
+  /** The LV whose tree holds the kernel (a base, or a layer when the base cannot be read). */
+  lv: string;
+  version: string;
+  kernel: KernelFileRef;
+  initrd: KernelFileRef | null;
+  osRelease: string | null;
+  /** Bytes the copy adds to /boot. */
+  bytes: number;
+}
+
+export type Step =
+  // LVM
+  | { kind: 'vg-tag'; vg: string; tag: string }
+  | { kind: 'lv-tag'; vg: string; lv: string; tag: string }
+  | { kind: 'lv-untag'; vg: string; lv: string; tag: string }
+  | { kind: 'snapshot'; vg: string; origin: string; name: string; tags: string[] }
+  | { kind: 'thin-lv'; vg: string; pool: string; name: string; sizeBytes: number; tags: string[] }
+  | { kind: 'activate'; vg: string; lv: string }
+  | { kind: 'deactivate'; vg: string; lv: string }
+  | { kind: 'read-only'; vg: string; lv: string }
+  | { kind: 'remove-lv'; vg: string; lv: string }
+  // Inside a new LV (still tagged incomplete: the undo of its creation removes all of it)
+  | { kind: 'copy-image'; vg: string; lv: string; image: string; fsType: string }
+  | { kind: 'grow-fs'; vg: string; lv: string }
+  | { kind: 'new-fs-uuid'; vg: string; lv: string }
+  | { kind: 'fstab-root'; vg: string; lv: string }
+  // /boot
+  | { kind: 'remove-temp'; path: string }
+  | { kind: 'copy-kernel'; owner: string; dir: string; source: KernelSource; into: 'new-dir' | 'existing-dir' }
+  | { kind: 'write-entry'; layer: string; file: string; content: string; previous: string | null }
+  | { kind: 'remove-entry'; layer: string; file: string; previous: string }
+  | { kind: 'write-menu'; file: string; content: string; previous: string | null }
+  | { kind: 'grub-mkconfig'; output: string; why: string }
+  | { kind: 'grubenv-set'; file: string; key: string; value: string; previous: string | null }
+  | { kind: 'grubenv-unset'; file: string; key: string; previous: string }
+  | { kind: 'remove-kernel-files'; dir: string; files: string[] | 'all' }
+  /** Flush /boot to disk (syncfs); on XFS also freeze + thaw, so GRUB (which never replays a journal) sees the files. */
+  | { kind: 'settle-boot'; dir: string; xfs: boolean };
+
+export type StepKind = Step['kind'];
+
+/**
+ * What the applier can do when a later step fails: 'undo' (it has an inverse), 'inside' (it only wrote into an LV
+ * whose creation is undone) or 'forward' (cannot be undone: once one ran, a failure is finished by repair instead).
+ */
+export function undoClass(s: Step): 'undo' | 'inside' | 'forward' {
+  switch (s.kind) {
+    case 'copy-image': case 'grow-fs': case 'new-fs-uuid': case 'fstab-root': case 'deactivate': case 'settle-boot':
+    case 'remove-temp': case 'grub-mkconfig':
+      return 'inside';
+    case 'remove-lv': case 'remove-kernel-files':
+      return 'forward';
+    default:
+      return 'undo';
+  }
+}
+
+function lv(vg: string, name: string): string {
+  return `${vg}/${name}`;
+}
+
+/** The LVs and files a step touches (for --dry-run --json and the power-cut table). */
+export function touches(s: Step): string[] {
+  switch (s.kind) {
+    case 'vg-tag': return [`VG ${s.vg}`];
+    case 'snapshot': return [lv(s.vg, s.name)];
+    case 'thin-lv': return [lv(s.vg, s.name)];
+    case 'lv-tag': case 'lv-untag': case 'activate': case 'deactivate': case 'read-only': case 'remove-lv':
+    case 'copy-image': case 'grow-fs': case 'new-fs-uuid': case 'fstab-root':
+      return [lv(s.vg, s.lv)];
+    case 'remove-temp': return [s.path];
+    case 'copy-kernel': return [s.dir];
+    case 'write-entry': case 'remove-entry': case 'write-menu': case 'grubenv-set': case 'grubenv-unset': return [s.file];
+    case 'grub-mkconfig': return [s.output];
+    case 'remove-kernel-files': return s.files === 'all' ? [s.dir] : s.files.map((f) => `${s.dir}/${f}`);
+    case 'settle-boot': return [s.dir];
+  }
+}
+
+export function describeStep(s: Step): string {
+  switch (s.kind) {
+    case 'vg-tag': return `tag VG ${s.vg} with ${s.tag}`;
+    case 'lv-tag': return `tag ${lv(s.vg, s.lv)} with ${s.tag}`;
+    case 'lv-untag': return `remove tag ${s.tag} from ${lv(s.vg, s.lv)}`;
+    case 'snapshot': return `create thin snapshot ${lv(s.vg, s.name)} of ${s.origin} [${s.tags.join(',')}]`;
+    case 'thin-lv': return `create thin LV ${lv(s.vg, s.name)} (${s.sizeBytes} bytes) in pool ${s.pool} [${s.tags.join(',')}]`;
+    case 'activate': return `activate ${lv(s.vg, s.lv)}`;
+    case 'deactivate': return `deactivate ${lv(s.vg, s.lv)}`;
+    case 'read-only': return `make ${lv(s.vg, s.lv)} read-only`;
+    case 'remove-lv': return `remove ${lv(s.vg, s.lv)}`;
+    case 'copy-image': return `copy ${s.fsType} image ${s.image} sparsely into ${lv(s.vg, s.lv)}`;
+    case 'grow-fs': return `grow the filesystem on ${lv(s.vg, s.lv)} to the LV size`;
+    case 'new-fs-uuid': return `give ${lv(s.vg, s.lv)} a new filesystem UUID`;
+    case 'fstab-root': return `point / in ${lv(s.vg, s.lv)}:/etc/fstab at /dev/${s.vg}/${s.lv}`;
+    case 'remove-temp': return `remove the leftover temporary ${s.path}`;
+    case 'copy-kernel':
+      return `copy kernel ${s.source.version}${s.source.initrd ? ' and initrd' : ''} of ${s.source.lv} to ${s.dir}${s.into === 'new-dir' ? ' (via a temporary directory renamed into place)' : ''}`;
+    case 'write-entry': return `${s.previous === null ? 'create' : 'update'} boot entry ${s.file} for layer ${s.layer}`;
+    case 'remove-entry': return `remove boot entry ${s.file} (layer ${s.layer})`;
+    case 'write-menu': return `write the GRUB menu file ${s.file} (sourced by grub.cfg)`;
+    case 'grub-mkconfig': return `regenerate ${s.output} once with grub-mkconfig (${s.why})`;
+    case 'grubenv-set': return `set ${s.key}=${s.value} in ${s.file}`;
+    case 'grubenv-unset': return `unset ${s.key} (${s.previous}) in ${s.file}`;
+    case 'remove-kernel-files': return s.files === 'all' ? `remove kernel copies ${s.dir} (no entry uses them)` : `remove ${s.files.join(', ')} from ${s.dir} (no entry uses them)`;
+    case 'settle-boot': return `flush ${s.dir} to disk${s.xfs ? ' (sync, XFS freeze + thaw)' : ' (sync)'}`;
+  }
+}
+
+/** The plan as `--dry-run` prints it: exactly the steps apply runs, numbered in order. */
+export function renderPlan(steps: readonly Step[]): string[] {
+  if (steps.length === 0) return ['plan: nothing to do'];
+  return [`plan: ${steps.length} step(s)`, ...steps.map((s, i) => `  ${i + 1}. ${describeStep(s)}`)];
+}
+
+export function planJson(steps: readonly Step[]): { steps: Array<{ n: number; kind: StepKind; text: string; touches: string[] }> } {
+  return { steps: steps.map((s, i) => ({ n: i + 1, kind: s.kind, text: describeStep(s), touches: touches(s) })) };
+}
+
+/** Rewrites the "/" line of an fstab to name `device`; other lines are kept byte for byte. */
+export function rewriteFstabRoot(text: string, device: string): string {
+  return text
+    .split('\n')
+    .map((line) => {
+      const fields = line.trim().split(/\s+/);
+      if (line.trim().startsWith('#') || fields.length < 2 || fields[1] !== '/') return line;
+      const lead = /^\s*/.exec(line)?.[0] ?? '';
+      return lead + line.trim().replace(/^\S+/, device);
+    })
+    .join('\n');
+}
