@@ -9,11 +9,11 @@ import {
 } from '../core/boot-plan';
 import { GRUB_MENU_FILE } from '../core/grub-script';
 import { compareLayerNames, rpmvercmp } from '../core/naming';
+import { DEFAULT_BOOT_DIR, GRUB_D_DIR } from '../core/paths';
 import { pathExists } from './fs';
 import { log } from './log';
 
-export const DEFAULT_BOOT_DIR = '/boot';
-export const GRUB_D_DIR = '/etc/grub.d';
+export { DEFAULT_BOOT_DIR } from '../core/paths';
 /** statfs f_type of XFS ("XFSB"). */
 const XFS_MAGIC = 0x58465342;
 

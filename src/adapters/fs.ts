@@ -2,6 +2,7 @@
 import { mkdir, mkdtemp, open, rmdir, stat } from 'node:fs/promises';
 import { fsckExitMeaning, fsckStatusFromLog } from '../core/fsck';
 import { FSTYPE_PROBE_BYTES, fstypeOf } from '../core/fstype';
+import { MOUNT_DIR } from '../core/paths';
 import { run } from './exec';
 
 export type FsType = 'ext4' | 'ext3' | 'ext2' | 'xfs' | string;
@@ -32,8 +33,8 @@ export async function withMounted<T>(
   fn: (dir: string) => Promise<T>,
   opts: { readOnly?: boolean; loop?: boolean } = {},
 ): Promise<T> {
-  await mkdir('/run/imgbased/mnt', { recursive: true });
-  const dir = await mkdtemp('/run/imgbased/mnt/m');
+  await mkdir(MOUNT_DIR, { recursive: true });
+  const dir = await mkdtemp(`${MOUNT_DIR}/m`);
   const type = await fsType(dev);
   const options = [opts.readOnly ? 'ro' : 'rw'];
   if (type === 'xfs') options.push('nouuid');

@@ -5,7 +5,8 @@ import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { BusyError } from '../core/errors';
 import { log } from './log';
 
-export const LOCK_DIR = '/run/imgbased/lock';
+export { LOCK_DIR } from '../core/paths';
+import { LOCK_DIR } from '../core/paths';
 
 /**
  * How long a lock dir may stay without a readable pid. A live holder writes its pid right after its mkdir, so

@@ -7,8 +7,9 @@ import { GRUB_STUB_VERSION, grubStubVersion, renderGrubMenu } from './grub-scrip
 import { compareLayerNames, parseLayerName, type Nvr } from './naming';
 import type { KernelSource, Step } from './steps';
 
-/** Directory (inside $BOOT) holding our kernel copies: imgbased/<base>/ and imgbased/<layer>/. */
-export const KERNEL_SUBDIR = 'imgbased';
+import { ENTRIES_SUBDIR, KERNEL_SUBDIR } from './paths';
+
+export { KERNEL_SUBDIR };
 export const OS_RELEASE_COPY = 'os-release';
 /** Kept free on /boot beyond the copies themselves (GRUB env block, a kernel update's initrd rebuild, ...). */
 export const BOOT_RESERVE_BYTES = 16 * 1024 * 1024;
@@ -80,7 +81,7 @@ export interface BootLayer {
 }
 
 export function entriesDir(bootDir: string): string {
-  return `${bootDir.replace(/\/+$/, '')}/loader/entries`;
+  return `${bootDir.replace(/\/+$/, '')}/${ENTRIES_SUBDIR}`;
 }
 
 export function kernelDirPath(bootDir: string, owner: string): string {

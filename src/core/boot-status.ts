@@ -2,8 +2,9 @@
 // (atomically, in /run, which survives switch-root); read by `imgbase boot --status`. Pure: no I/O here.
 
 /** Where the initramfs writes the decision and userland reads it. */
-export const BOOT_STATUS_DIR = '/run/imgbased';
-export const BOOT_STATUS_PATH = '/run/imgbased/boot-status.json';
+import { BOOT_STATUS_PATH } from './paths';
+
+export { RUN_DIR as BOOT_STATUS_DIR, BOOT_STATUS_PATH } from './paths';
 
 export interface BootFallback {
   /** The layer (or the requested value) that was not booted. */

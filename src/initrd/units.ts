@@ -4,11 +4,9 @@
 // file; the select step writes the marker once it has chosen, activated and checked a layer, then sends that
 // device a change event. Static, so udevd needs no rules reload during the boot.
 
-export const ROOT_ALIAS = '/dev/imgbased/root';
-/** Udev symlink (relative to /dev) the rule adds. */
-export const ROOT_ALIAS_LINK = 'imgbased/root';
-/** The rule tests for `${ROOT_MARKER_PREFIX}<kernel name>` (udev's %k). */
-export const ROOT_MARKER_PREFIX = '/run/imgbased/root-';
+import { ROOT_MARKER_PREFIX } from '../core/paths';
+
+export { ROOT_ALIAS, ROOT_ALIAS_LINK, ROOT_MARKER_PREFIX } from '../core/paths';
 
 /** The marker that makes the rule give the alias to kernelName ("dm-N"). */
 export function rootMarkerPath(kernelName: string): string {
