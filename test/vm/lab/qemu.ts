@@ -19,6 +19,8 @@ export interface QemuSpec {
   append?: string;
   smp: number;
   memMiB: number;
+  /** Keep running across guest reboots (omit -no-reboot): a reset goes through the firmware again. */
+  reboots?: boolean;
 }
 
 function driveArg(d: string | DiskSpec): string {
@@ -40,8 +42,8 @@ export function qemuArgv(spec: QemuSpec): string[] {
     '-display', 'none',
     '-monitor', 'none',
     '-serial', `file:${spec.serialLog}`,
-    '-no-reboot',
   ];
+  if (!spec.reboots) argv.push('-no-reboot');
   for (const d of spec.disks) argv.push('-drive', driveArg(d));
   if (spec.shareDir) {
     if (/[,]/.test(spec.shareDir)) throw new Error(`lab: share path must not contain ',': ${spec.shareDir}`);

@@ -25,6 +25,12 @@ export interface BootOptions {
   extraDisks?: Array<string | DiskSpec>;
   smp?: number;
   memMiB?: number;
+  /**
+   * One qemu run survives guest reboots (no -no-reboot): each reset goes through SeaBIOS and the disk's GRUB
+   * again (a direct boot would rerun the same kernel), and the agent runs script.sh at every boot. The run ends when
+   * the guest powers off (the script finished) or at timeoutS. Keep state across boots in $LAB_SHARE.
+   */
+  reboots?: boolean;
 }
 
 export interface BootResult {
@@ -73,6 +79,7 @@ export async function boot(opts: BootOptions): Promise<BootResult> {
     append,
     smp: opts.smp ?? DEFAULT_SMP,
     memMiB: opts.memMiB ?? DEFAULT_MEM_MIB,
+    reboots: opts.reboots,
   });
   writeFileSync(path.join(dir, 'qemu.argv.json'), JSON.stringify(['qemu-system-x86_64', ...argv], null, 1) + '\n');
   const run = await runQemu(argv, opts.timeoutS);
