@@ -174,7 +174,7 @@ describe('imgbase verbs on real LVM thin', () => {
       expect(err(n).trim().split('\n'), n).toHaveLength(1);
     }
     expect(rc('dry-init')).toBe(0);
-    expect(out('dry-init')).toMatch(/would create thin snapshot HostVG\/Image-1.0-0 of root/);
+    expect(out('dry-init')).toMatch(/^  \d+\. create thin snapshot HostVG\/Image-1.0-0 of root/m);
     expect(outFile(result, 'lvs-after-bad.json')).toBe(outFile(result, 'lvs-before-bad.json'));
   });
 
@@ -196,7 +196,7 @@ describe('imgbase verbs on real LVM thin', () => {
     expect(out('layer-add-layer').trim()).toBe('Image-1.0-0+4');
     expect(rc('layer-add-missing')).toBe(3);
     expect(rc('layer-add-bad')).toBe(2);
-    expect(out('layer-add-dry')).toMatch(/would create thin snapshot/);
+    expect(out('layer-add-dry')).toMatch(/^  \d+\. create thin snapshot/m);
     const uuids = outFile(result, 'uuids.out').trim().split('\n');
     expect(uuids).toHaveLength(3);
     expect(new Set(uuids).size).toBe(3);
@@ -254,7 +254,7 @@ describe('imgbase verbs on real LVM thin', () => {
     expect(rc('remove-layer')).toBe(0);
     expect(rc('remove-layer-missing')).toBe(3);
     expect(rc('remove-base')).toBe(0);
-    expect(out('remove-base-dry')).toMatch(/would remove HostVG\/Image-2.0-0\+1/);
+    expect(out('remove-base-dry')).toMatch(/^  \d+\. remove HostVG\/Image-2.0-0\+1$/m);
     const final = json<{ bases: { name: string; layers: string[] }[] }>('layout-final');
     expect(final.bases.map((b) => b.name)).toEqual(['Image-1.0-0', 'Image-2.0-0', 'Image-4.0-0']);
     expect(final.bases[0]!.layers).toEqual(['Image-1.0-0+1', 'Image-1.0-0+2', 'Image-1.0-0+4', 'Image-1.0-0+5', 'Image-1.0-0+6']);
