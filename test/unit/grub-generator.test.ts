@@ -7,29 +7,13 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, wr
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { build } from 'esbuild';
-import { buildInventory, type Inventory, type LvRecord } from '../../src/core/inventory';
-import { syncBootEntries, findKernelInTree, type KernelFiles } from '../../src/adapters/bootfs';
-import { GRUB_STUB_VERSION } from '../../src/core/bls';
+import { GRUB_STUB_VERSION } from '../../src/core/grub-script';
+import { fakeTree, layoutRecords, makeBoot, syncBoot, treeKernel } from './helpers/plan-fixtures';
 
 const root = resolve(__dirname, '../..');
 let dir = '';
 let wrapper = '';
 const hasGrub = existsSync('/usr/share/grub/grub-mkconfig_lib') && spawnSync('sh', ['-c', 'command -v grub-script-check']).status === 0;
-
-function lv(name: string, tags: string[], extra: Partial<LvRecord> = {}): LvRecord {
-  return {
-    vg: 'HostVG', name, attr: 'Vwi-a-tz--', sizeBytes: 1 << 30, pool: 'pool', origin: '', tags, vgTags: ['imgbased:vg'],
-    dataPercent: 1, metadataPercent: null, path: `/dev/HostVG/${name}`, segtype: 'thin', skipActivation: false,
-    active: true, readOnly: tags.includes('imgbased:base'), uuid: name, ...extra,
-  };
-}
-function inventory(bases: string[], layers: string[]): Inventory {
-  return buildInventory([
-    lv('pool', ['imgbased:pool'], { segtype: 'thin-pool', pool: '' }),
-    ...bases.map((b) => lv(b, ['imgbased:base'])),
-    ...layers.map((l) => lv(l, ['imgbased:layer'])),
-  ]);
-}
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'grubgen-'));
@@ -40,22 +24,14 @@ beforeAll(async () => {
   wrapper = join(dir, 'imgbase');
   writeFileSync(wrapper, `#!/bin/sh\nexec "${process.execPath}" "${join(dir, 'imgbase.cjs')}" "$@"\n`);
   chmodSync(wrapper, 0o755);
-  const boot = join(dir, 'boot');
-  const tree = join(dir, 'tree');
-  mkdirSync(join(tree, 'boot'), { recursive: true });
-  mkdirSync(join(tree, 'etc'), { recursive: true });
-  writeFileSync(join(tree, 'boot/vmlinuz-6.1.0-9-amd64'), 'k');
-  writeFileSync(join(tree, 'boot/initrd.img-6.1.0-9-amd64'), 'i');
   // A title with every character GRUB script treats specially.
-  writeFileSync(join(tree, 'etc/os-release'), `PRETTY_NAME="Bob's \\"OS\\" \\$HOME \\\\x ; { }"\n`);
-  const withBaseKernel = async <T,>(_b: unknown, _i: unknown, _d: string, fn: (k: KernelFiles | null) => Promise<T>) => fn(await findKernelInTree(tree, null));
+  const tree = fakeTree(dir, 'tree', `PRETTY_NAME="Bob's \\"OS\\" \\$HOME \\\\x ; { }"\n`);
+  const kernel = await treeKernel(tree, 'A-1-0');
   // A grub.cfg that already has the stub: the sync writes the menu file (checked by grub-script-check when installed).
-  mkdirSync(join(boot, 'grub'), { recursive: true });
-  writeFileSync(join(boot, 'grub/grub.cfg'), `# imgbased-grub-stub v${GRUB_STUB_VERSION}\n`);
-  await syncBootEntries({
-    inventory: inventory(['A-1-0', 'B-2-0'], ['A-1-0+1', 'B-2-0+1', 'B-2-0+2']), bootDir: boot, bootPrefix: '', grub: 'auto',
-    grubDDir: join(root, 'grub'), withBaseKernel, cmdlineTemplate: 'ro console=ttyS0,115200 quiet', print: () => undefined,
-  });
+  const { boot } = makeBoot(dir, { cfg: `# imgbased-grub-stub v${GRUB_STUB_VERSION}\n`, env: null });
+  await syncBoot(boot, layoutRecords(['A-1-0', 'B-2-0'], ['A-1-0+1', 'B-2-0+1', 'B-2-0+2']),
+    new Map([['A-1-0', kernel], ['B-2-0', { ...kernel, lv: 'B-2-0' }]]),
+    { grubDDir: join(root, 'grub'), cmdlineTemplate: 'ro console=ttyS0,115200 quiet', apply: { grubScriptCheck: hasGrub ? 'grub-script-check' : null } });
   mkdirSync(join(boot, 'loader/entries'), { recursive: true });
   writeFileSync(join(boot, 'loader/entries/other.conf'), 'title Other\nlinux /vmlinuz\n');
 }, 60_000);
@@ -92,7 +68,7 @@ describe.skipIf(!hasGrub)('grub/42_imgbased', () => {
     const ids = [...menu.matchAll(/--id '([^']+)'/g)].map((m) => m[1]);
     expect(ids).toEqual(['imgbased-B-2-0_2', 'imgbased-B-2-0_1', 'imgbased-A-1-0_1']);
     expect(menu).toContain(`menuentry 'Bob'\\''s "OS" $HOME \\x ; { } (B-2-0+2)'`);
-    expect(menu).toMatch(/\tlinux "\$\{imgbased_boot\}"\/imgbased\/B-2-0\/vmlinuz-6.1.0-9-amd64 root=\/dev\/HostVG\/B-2-0\+2 rd.lvm.lv=HostVG\/B-2-0\+2 ro console=ttyS0,115200 quiet imgbased.layer=B-2-0\+2\n/);
+    expect(menu).toMatch(/\tlinux "\$\{imgbased_boot\}"\/imgbased\/B-2-0\/vmlinuz-6.1.0-4-amd64 root=\/dev\/HostVG\/B-2-0\+2 rd.lvm.lv=HostVG\/B-2-0\+2 ro console=ttyS0,115200 quiet imgbased.layer=B-2-0\+2\n/);
     expect(menu).toContain("set imgbased_default='imgbased-B-2-0_2'");
     expect(menu).not.toContain('Other');
     execFileSync('grub-script-check', [join(dir, 'boot/grub/imgbased.cfg')]);

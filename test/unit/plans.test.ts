@@ -1,0 +1,304 @@
+// The pure verb planners (core/plans/verbs) and compose's ordering rules, from /boot snapshots read off a temporary
+// /boot: what --dry-run prints is what apply runs, and every plan keeps the crash-safety order (README, "Crash
+// safety"): leftovers first, removed LVs tagged and unhooked before they go, new LVs incomplete until they are whole
+// and only then named by an entry, /boot flushed after each group of writes, kernel copies removed last.
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { entryId } from '../../src/core/bls';
+import { TAGS, type LvRecord } from '../../src/core/inventory';
+import type { Plan, PlanInput } from '../../src/core/plans/compose';
+import {
+  planBaseAdd, planBaseRemove, planBootChoice, planKernelInstall, planLayerAdd, planLayerRemove, planLayoutInit, planSync,
+} from '../../src/core/plans/verbs';
+import { describeStep, renderPlan, rewriteFstabRoot, touches, type KernelSource, type Step } from '../../src/core/steps';
+import { applyPlan } from '../../src/adapters/apply';
+import {
+  STUB_CFG, VG, kernelsOf, kinds, layoutRecords, lv, makeBoot, planInput, recorder, syncBoot, tempDirs, type BootDir,
+} from './helpers/plan-fixtures';
+
+const tmp = tempDirs(afterAll);
+const GiB = 2 ** 30;
+const NVR = 'Image-1.0-0';
+
+/**
+ * The host: bases A-1-0 (layers +1, +2; +2 boots a kernel installed inside it) and B-2-0 (+1), a base E-5-0
+ * without layers or kernel copy; a `layer --remove B-2-0+2` cut after its incomplete tag (its entry is still on
+ * /boot, next_entry names it) and a `base --add C-3-0` killed mid-copy; saved_entry names A-1-0+2; leftovers of an
+ * interrupted entry write and kernel copy. GRUB without blscfg, its stub in grub.cfg.
+ */
+const HOST = layoutRecords(['A-1-0', 'B-2-0', 'E-5-0'], ['A-1-0+1', 'A-1-0+2', 'B-2-0+1'], [
+  lv('B-2-0+2', [TAGS.layer, TAGS.incomplete], { origin: 'B-2-0' }),
+  lv('C-3-0', [TAGS.base, TAGS.incomplete]),
+]);
+/** Before layout --init: an untagged VG, the base of an init that was killed and its menu file's leftover. */
+const FRESH: LvRecord[] = [
+  lv('pool', [], { segtype: 'thin-pool', pool: '', vgTags: [], sizeBytes: 64 * GiB }),
+  lv('root', [], { vgTags: [] }),
+  lv(NVR, [TAGS.base, TAGS.incomplete], { vgTags: [], origin: 'root' }),
+];
+
+let host: PlanInput;
+let fresh: PlanInput;
+let hostBoot: BootDir;
+let kernels: Map<string, KernelSource | null>;
+
+beforeAll(async () => {
+  const dir = tmp();
+  hostBoot = makeBoot(dir, { cfg: STUB_CFG, env: {} });
+  kernels = await kernelsOf(join(dir, 'trees'), ['A-1-0', 'B-2-0', 'E-5-0']);
+  // A kernel installed inside layer A-1-0+2 (kernel-install): its own copy, which its entry uses.
+  mkdirSync(join(hostBoot.boot, 'imgbased/A-1-0+2'), { recursive: true });
+  for (const f of ['vmlinuz-6.8.0-1-amd64', 'initrd.img-6.8.0-1-amd64']) writeFileSync(join(hostBoot.boot, 'imgbased/A-1-0+2', f), f);
+  await syncBoot(hostBoot.boot, layoutRecords(['A-1-0', 'B-2-0'], ['A-1-0+1', 'A-1-0+2', 'B-2-0+1', 'B-2-0+2']), kernels, { grubDDir: hostBoot.grubDDir });
+  execFileSync('grub-editenv', [hostBoot.env, 'set', `saved_entry=${entryId('A-1-0+2')}`, `next_entry=${entryId('B-2-0+2')}`]);
+  writeFileSync(join(hostBoot.boot, 'loader/entries/.imgbased-B-2-0_3.conf.tmp-999'), 'half');
+  mkdirSync(join(hostBoot.boot, 'imgbased/E-5-0.tmp-999'));
+  host = await planInput(hostBoot.boot, HOST, kernels, { grubDDir: hostBoot.grubDDir });
+
+  // layout --init: /boot with GRUB and 42_imgbased installed, grub.cfg without the stub yet.
+  const init = makeBoot(tmp(), { cfg: '# grub.cfg\n', env: {} });
+  writeFileSync(join(init.boot, 'grub/.imgbased.cfg.tmp-999'), 'half');
+  const root = new Map([[NVR, { ...kernels.get('A-1-0')!, lv: NVR }]]);
+  fresh = await planInput(init.boot, FRESH, root, { grubDDir: init.grubDDir, vg: VG, fsTypes: new Map([[NVR, 'ext4']]) });
+});
+
+beforeEach(() => vi.stubEnv('IMGBASED_FAULT', ''));
+afterEach(() => vi.unstubAllEnvs());
+
+const IMAGE = { path: '/var/tmp/C-3-0.img', fsType: 'ext4', fsSizeBytes: 2 * GiB, usedBytes: 300 * 2 ** 20 };
+const NEW_KERNEL = (): KernelSource => ({ ...kernels.get('A-1-0')!, lv: 'A-1-0+1', version: '6.9.0-1-amd64' });
+
+/** Every write verb's planner, on the host (layout --init on the fresh VG). */
+const VERBS: Array<{ name: string; input: () => PlanInput; plan: (i: PlanInput) => Plan }> = [
+  { name: 'layout --init', input: () => fresh, plan: (i) => planLayoutInit(i, { vg: VG, pool: 'pool', source: 'root', nvr: NVR }) },
+  { name: 'base --add (empty)', input: () => host, plan: (i) => planBaseAdd(i, 'D-4-0', 4 * GiB, null) },
+  { name: 'base --add --from (retry)', input: () => host, plan: (i) => planBaseAdd(i, 'C-3-0', 4 * GiB, IMAGE) },
+  { name: 'base --remove', input: () => host, plan: (i) => planBaseRemove(i, 'A-1-0') },
+  { name: 'layer --add', input: () => host, plan: (i) => planLayerAdd(i, undefined) },
+  { name: 'layer --add BASE', input: () => host, plan: (i) => planLayerAdd(i, 'A-1-0') },
+  { name: 'layer --add LAYER', input: () => host, plan: (i) => planLayerAdd(i, 'B-2-0+1') },
+  { name: 'layer --remove', input: () => host, plan: (i) => planLayerRemove(i, 'A-1-0+2') },
+  { name: 'boot --set-default', input: () => host, plan: (i) => planBootChoice(i, 'saved_entry', 'B-2-0+1') },
+  { name: 'boot --set-default latest', input: () => host, plan: (i) => planBootChoice(i, 'saved_entry', 'latest') },
+  { name: 'boot --next', input: () => host, plan: (i) => planBootChoice(i, 'next_entry', 'A-1-0+1') },
+  { name: 'boot --sync / check --repair', input: () => host, plan: (i) => planSync(i) },
+  { name: 'kernel-install add', input: () => host, plan: (i) => planKernelInstall(i, 'A-1-0+1', NEW_KERNEL()) },
+  { name: 'kernel-install add (update)', input: () => host, plan: (i) => planKernelInstall(i, 'A-1-0+2', { ...NEW_KERNEL(), lv: 'A-1-0+2' }) },
+  { name: 'kernel-install remove', input: () => host, plan: (i) => planKernelInstall(i, 'A-1-0+2', null) },
+];
+
+const BOOT_WRITES = new Set<Step['kind']>(['write-entry', 'remove-entry', 'write-menu', 'grub-mkconfig', 'grubenv-set', 'grubenv-unset', 'remove-kernel-files']);
+const at = (steps: Step[], pred: (s: Step) => boolean): number[] => steps.flatMap((s, i) => (pred(s) ? [i] : []));
+const quoted = (layer: string): string => `'${entryId(layer)}'`;
+/** A step that makes /boot name `layer` (an entry for it, a menu entry, a grubenv pointer). */
+const names = (s: Step, layer: string): boolean =>
+  (s.kind === 'write-entry' && s.layer === layer) || (s.kind === 'write-menu' && s.content.includes(quoted(layer)))
+  || (s.kind === 'grubenv-set' && s.value === entryId(layer));
+/** A step that stops /boot naming `layer`. */
+const unhooks = (s: Step, layer: string): boolean =>
+  (s.kind === 'remove-entry' && s.layer === layer) || (s.kind === 'grubenv-unset' && s.previous === entryId(layer))
+  || (s.kind === 'write-menu' && (s.previous ?? '').includes(quoted(layer)) && !s.content.includes(quoted(layer)));
+
+describe.each(VERBS)('$name', (v) => {
+  let memo: { input: PlanInput; plan: Plan } | null = null;
+  const get = (): { input: PlanInput; plan: Plan; steps: Step[] } => {
+    memo ??= { input: v.input(), plan: v.plan(v.input()) };
+    return { ...memo, steps: memo.plan.steps };
+  };
+
+  it('apply runs exactly the steps --dry-run prints, in that order', async () => {
+    const { steps } = get();
+    const r = recorder();
+    await applyPlan(steps, { perform: r.perform });
+    const printed = renderPlan(steps);
+    expect(printed[0]).toBe(`plan: ${steps.length} step(s)`);
+    expect(r.ran).toEqual(printed.slice(1).map((l) => l.replace(/^ {2}\d+\. /, '')));
+    expect(r.undone).toEqual([]);
+  });
+
+  it('leftover temporary files are removed first', () => {
+    const { input, steps } = get();
+    expect(input.boot.temps.length).toBeGreaterThan(0);
+    const n = input.boot.temps.length;
+    expect(steps.slice(0, n)).toEqual(input.boot.temps.map((path) => ({ kind: 'remove-temp', path })));
+    expect(at(steps.slice(n), (s) => s.kind === 'remove-temp')).toEqual([]);
+  });
+
+  it('LVs tagged incomplete in the snapshot are removed (repair)', () => {
+    const { input, steps } = get();
+    const left = input.records.filter((r) => r.tags.includes(TAGS.incomplete)).map((r) => r.name);
+    expect(left.length).toBeGreaterThan(0);
+    for (const name of left) expect(at(steps, (s) => s.kind === 'remove-lv' && s.lv === name)).toHaveLength(1);
+  });
+
+  it('a new LV keeps imgbased:incomplete until after its last creation step and every kernel copy; no entry names it before', () => {
+    const { steps } = get();
+    for (const [i, c] of steps.entries()) {
+      if (c.kind !== 'snapshot' && c.kind !== 'thin-lv') continue;
+      expect(c.tags).toContain(TAGS.incomplete);
+      const untag = at(steps, (s) => s.kind === 'lv-untag' && s.lv === c.name && s.tag === TAGS.incomplete);
+      expect(untag).toHaveLength(1);
+      const u = untag[0]!;
+      const work = at(steps, (s) => s.kind !== 'lv-untag' && touches(s).includes(`${VG}/${c.name}`)).filter((j) => j >= i);
+      expect(Math.max(...work)).toBeLessThan(u);
+      for (const j of at(steps, (s) => s.kind === 'copy-kernel')) expect(j).toBeLessThan(u);
+      for (const j of at(steps, (s) => names(s, c.name))) expect(j).toBeGreaterThan(u);
+    }
+  });
+
+  it('an LV that goes is tagged incomplete, then unhooked (entries, menu, grubenv) and /boot flushed, then removed', () => {
+    const { input, steps } = get();
+    const wasIncomplete = new Set(input.records.filter((r) => r.tags.includes(TAGS.incomplete)).map((r) => r.name));
+    const env = input.boot.grub?.env ?? {};
+    for (const [r, s] of steps.entries()) {
+      if (s.kind !== 'remove-lv') continue;
+      const tag = wasIncomplete.has(s.lv) ? -1 : at(steps, (x) => x.kind === 'lv-tag' && x.lv === s.lv && x.tag === TAGS.incomplete)[0];
+      expect(tag).toBeDefined();
+      const unhook = at(steps, (x) => unhooks(x, s.lv));
+      for (const j of unhook) {
+        expect(j).toBeGreaterThan(tag!);
+        expect(j).toBeLessThan(r);
+      }
+      // Everything on /boot that named it is covered.
+      if (input.boot.entries.some((e) => e.layer === s.lv)) expect(unhook.some((j) => steps[j]!.kind === 'remove-entry')).toBe(true);
+      if (input.boot.grub?.menu?.includes(quoted(s.lv))) expect(unhook.some((j) => steps[j]!.kind === 'write-menu')).toBe(true);
+      for (const key of ['saved_entry', 'next_entry']) {
+        if (env[key] === entryId(s.lv)) expect(unhook.some((j) => steps[j]!.kind === 'grubenv-unset')).toBe(true);
+      }
+      if (unhook.length > 0) expect(kinds(steps.slice(Math.max(...unhook), r))).toContain('settle-boot');
+      for (const later of steps.slice(r + 1)) expect(names(later, s.lv)).toBe(false);
+    }
+  });
+
+  it('kernel copies are removed after every entry and menu write', () => {
+    const { steps } = get();
+    const gc = at(steps, (s) => s.kind === 'remove-kernel-files');
+    const writes = at(steps, (s) => s.kind === 'write-entry' || s.kind === 'write-menu');
+    if (gc.length > 0 && writes.length > 0) expect(Math.min(...gc)).toBeGreaterThan(Math.max(...writes));
+  });
+
+  it('a settle-boot follows each group of /boot writes, and only those', () => {
+    const { steps } = get();
+    for (const [i, s] of steps.entries()) {
+      if (BOOT_WRITES.has(s.kind) && !BOOT_WRITES.has(steps[i + 1]?.kind ?? 'settle-boot')) expect(steps[i + 1]?.kind).toBe('settle-boot');
+      if (s.kind === 'copy-kernel') expect(kinds(steps.slice(i))).toContain('settle-boot');
+      if (s.kind === 'settle-boot') expect(BOOT_WRITES.has(steps[i - 1]!.kind)).toBe(true);
+    }
+  });
+
+  it('every step says what it does and what it touches', () => {
+    for (const s of get().steps) {
+      expect(describeStep(s)).toMatch(/\w/);
+      expect(touches(s).length).toBeGreaterThan(0);
+    }
+  });
+});
+
+describe('plans in detail', () => {
+  it('base --remove: tag, unhook, flush, remove (interrupted LVs too), kernel copies last', () => {
+    const { steps } = planBaseRemove(host, 'A-1-0');
+    const e = (l: string): string => `remove-entry $BOOT/loader/entries/${entryId(l)}.conf`;
+    expect(steps.map((s) => `${s.kind} ${touches(s).join(' ')}`.replace(hostBoot.boot, '$BOOT'))).toEqual([
+      'remove-temp $BOOT/imgbased/E-5-0.tmp-999', 'remove-temp $BOOT/loader/entries/.imgbased-B-2-0_3.conf.tmp-999',
+      'lv-tag HostVG/A-1-0+2', 'lv-tag HostVG/A-1-0+1', 'lv-tag HostVG/A-1-0',
+      e('A-1-0+1'), e('A-1-0+2'), e('B-2-0+2'),
+      'write-menu $BOOT/grub/imgbased.cfg', 'grubenv-unset $BOOT/grub/grubenv', 'grubenv-unset $BOOT/grub/grubenv', 'settle-boot $BOOT',
+      'remove-lv HostVG/B-2-0+2', 'remove-lv HostVG/C-3-0', 'remove-lv HostVG/A-1-0+2', 'remove-lv HostVG/A-1-0+1', 'remove-lv HostVG/A-1-0',
+      'remove-kernel-files $BOOT/imgbased/A-1-0', 'remove-kernel-files $BOOT/imgbased/A-1-0+2', 'settle-boot $BOOT',
+    ]);
+  });
+
+  it('layer --add: the kernel copy and the LV are complete before the entry and the menu name the layer', () => {
+    const plan = planLayerAdd(host, undefined);
+    expect(plan.name).toBe('E-5-0+1');
+    expect(plan.origin).toBe('E-5-0');
+    const k = kinds(plan.steps).filter((x) => x !== 'remove-temp' && x !== 'remove-entry' && x !== 'grubenv-unset');
+    expect(k).toEqual([
+      'write-menu', 'settle-boot', 'remove-lv', 'remove-lv',
+      'snapshot', 'activate', 'new-fs-uuid', 'fstab-root', 'deactivate', 'copy-kernel', 'lv-untag',
+      'write-entry', 'write-menu', 'settle-boot',
+    ]);
+    expect(plan.notes).toEqual([]);
+  });
+
+  it('base --add after a kill -9: the incomplete LV of that name is removed and created again', () => {
+    const { steps } = planBaseAdd(host, 'C-3-0', 4 * GiB, IMAGE);
+    const rm = at(steps, (s) => s.kind === 'remove-lv' && s.lv === 'C-3-0');
+    const mk = at(steps, (s) => s.kind === 'thin-lv' && s.name === 'C-3-0');
+    expect(rm[0]).toBeLessThan(mk[0]!);
+    expect(kinds(steps.slice(mk[0]))).toEqual(['thin-lv', 'activate', 'copy-image', 'grow-fs', 'new-fs-uuid', 'deactivate', 'read-only', 'lv-untag']);
+    const complete = HOST.map((r) => (r.name === 'C-3-0' ? { ...r, tags: [TAGS.base] } : r));
+    expect(() => planBaseAdd({ ...host, records: complete }, 'C-3-0', 4 * GiB, null)).toThrow(/^base --add: an LV named C-3-0 already exists/);
+  });
+
+  it('layout --init after a kill -9: tags first, the half-made base removed, one menu write and grub-mkconfig once', () => {
+    const plan = planLayoutInit(fresh, { vg: VG, pool: 'pool', source: 'root', nvr: NVR });
+    expect(plan.layer).toBe(`${NVR}+1`);
+    expect(kinds(plan.steps)).toEqual([
+      'remove-temp', 'vg-tag', 'lv-tag', 'lv-tag', 'remove-lv',
+      'snapshot', 'activate', 'new-fs-uuid', 'deactivate', 'read-only', 'snapshot', 'activate', 'new-fs-uuid', 'fstab-root', 'deactivate',
+      'copy-kernel', 'lv-untag', 'lv-untag', 'write-entry', 'write-menu', 'grub-mkconfig', 'settle-boot',
+    ]);
+  });
+
+  it('a foreign file named imgbased-<layer>.conf is never touched and is reported', async () => {
+    const b = makeBoot(tmp(), { cfg: STUB_CFG, env: {} });
+    await syncBoot(b.boot, layoutRecords(['A-1-0'], ['A-1-0+1']), kernels, { grubDDir: b.grubDDir });
+    const foreign = join(b.boot, 'loader/entries', 'imgbased-A-1-0_2.conf');
+    writeFileSync(foreign, 'title hand made\nlinux /vmlinuz\n');
+    const input = await planInput(b.boot, layoutRecords(['A-1-0'], ['A-1-0+1', 'A-1-0+2']), kernels, { grubDDir: b.grubDDir });
+    const note = `layer A-1-0+2 has no boot entry: imgbased-A-1-0_2.conf in ${join(b.boot, 'loader/entries')} was not written by imgbase and is left alone`;
+    for (const plan of [planSync(input), planLayerRemove(input, 'A-1-0+2'), planLayerAdd(input, 'A-1-0'), planBootChoice(input, 'saved_entry', 'A-1-0+1')]) {
+      expect(plan.steps.flatMap(touches)).not.toContain(foreign);
+      expect(plan.steps.some((s) => names(s, 'A-1-0+2'))).toBe(false);
+    }
+    expect(planSync(input).notes).toEqual([note]);
+    expect(planLayerAdd(input, 'A-1-0').notes).toEqual([note]);
+    expect(() => planBootChoice(input, 'next_entry', 'A-1-0+2')).toThrow(/^layer A-1-0\+2 has no boot entry \(layer A-1-0\+2 has no boot entry: imgbased-A-1-0_2\.conf/);
+  });
+
+  it('/boot too small for the kernel copy: layer --add refuses before planning any step', () => {
+    const need = kernels.get('E-5-0')!.bytes;
+    const full = { ...host, boot: { ...host.boot, freeBytes: 16 * 2 ** 20 + need - 1 } };
+    expect(() => planLayerAdd(full, 'E-5-0')).toThrow(/^not enough space on /);
+    const enough = { ...host, boot: { ...host.boot, freeBytes: 16 * 2 ** 20 + need } };
+    expect(kinds(planLayerAdd(enough, 'E-5-0').steps)).toContain('copy-kernel');
+  });
+
+  it('a layer of a base without a filesystem is a plain thin snapshot without an entry, with one note', () => {
+    const empty = { ...host, kernels: new Map([...kernels, ['E-5-0', null]]), fsTypes: new Map([['E-5-0', '']]) };
+    const plan = planLayerAdd(empty, 'E-5-0');
+    const made = plan.steps.filter((s) => touches(s).includes(`${VG}/E-5-0+1`));
+    expect(made).toEqual([
+      { kind: 'snapshot', vg: VG, origin: 'E-5-0', name: 'E-5-0+1', tags: [TAGS.layer, TAGS.incomplete] },
+      { kind: 'lv-untag', vg: VG, lv: 'E-5-0+1', tag: TAGS.incomplete },
+    ]);
+    expect(plan.steps.some((s) => s.kind === 'copy-kernel' || names(s, 'E-5-0+1'))).toBe(false);
+    expect(plan.notes).toEqual(['base E-5-0 holds no filesystem: layer E-5-0+1 is a plain thin snapshot and gets no boot entry']);
+    // A filesystem without a kernel: a full layer, still no entry, and the note says why.
+    const noKernel = planLayerAdd({ ...empty, fsTypes: new Map([['E-5-0', 'ext4']]) }, 'E-5-0');
+    expect(kinds(noKernel.steps.filter((s) => touches(s).includes(`${VG}/E-5-0+1`)))).toEqual(['snapshot', 'activate', 'new-fs-uuid', 'fstab-root', 'deactivate', 'lv-untag']);
+    expect(noKernel.notes).toEqual(['base E-5-0 holds no kernel: layer E-5-0+1 gets no boot entry']);
+  });
+
+  it('the running layer and its base are refused', () => {
+    const running = { ...host, running: 'A-1-0+1' };
+    expect(() => planLayerRemove(running, 'A-1-0+1')).toThrow(/running layer/);
+    expect(() => planBaseRemove(running, 'A-1-0')).toThrow(/has the running layer A-1-0\+1/);
+  });
+});
+
+describe('rewriteFstabRoot', () => {
+  it('replaces only the device of the / line', () => {
+    const before = '# comment /\nUUID=abc / ext4 errors=remount-ro 0 1\nUUID=def /boot ext4 defaults 0 2\n';
+    expect(rewriteFstabRoot(before, '/dev/HostVG/X-1-0+2')).toBe(
+      '# comment /\n/dev/HostVG/X-1-0+2 / ext4 errors=remount-ro 0 1\nUUID=def /boot ext4 defaults 0 2\n',
+    );
+  });
+  it('keeps a file without a / line byte for byte', () => {
+    const t = 'proc /proc proc defaults 0 0\n\n';
+    expect(rewriteFstabRoot(t, '/dev/x')).toBe(t);
+  });
+});
