@@ -216,6 +216,9 @@ function menuStep(sim: BootSim): Step[] {
   if (!sim.managesMenu()) return [];
   const content = menuText(sim);
   if (content === sim.menu) return [];
+  // No menu file and nothing to put in it: writing one would only add a step, and grub-script-check rejects a
+  // script without commands (the stub sources the file only when it exists).
+  if (sim.menu === null && content === renderGrubMenu({ entries: [] })) return [];
   const step: Step = { kind: 'write-menu', file: sim.snap.grub!.paths.menu, content, previous: sim.menu };
   sim.menu = content;
   return [step];

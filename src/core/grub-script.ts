@@ -87,8 +87,12 @@ function bootPath(p: string): string {
  * saved_entry naming someone else's entry are left alone.
  */
 export function renderGrubMenu(input: GrubMenuInput): string {
-  const out: string[] = ['# imgbased: one entry per layer, newest first. Written by imgbase on every layer change; sourced by grub.cfg.'];
   const entries = input.entries.filter((e) => e.entry.linux);
+  // The count is also what keeps a menu without entries a valid script: grub-script-check rejects a file of comments.
+  const out: string[] = [
+    '# imgbased: one entry per layer, newest first. Written by imgbase on every layer change; sourced by grub.cfg.',
+    `set imgbased_entries=${entries.length}`,
+  ];
   for (const { layer, entry } of entries) {
     const title = entry.title ?? `imgbased ${layer}`;
     out.push(`menuentry ${grubQuote(title)} --class imgbased --class gnu-linux --class os --id ${grubQuote(entryId(layer))} {`);
