@@ -146,10 +146,12 @@ export async function readBootSnapshot(opts: BootReadOptions = {}): Promise<Boot
   const { dirs, temps } = await readKernelDirs(bootDir);
   const grub = await readGrub(bootDir, opts.grubDDir ?? GRUB_D_DIR);
   const fs = await statfs(bootDir).catch(() => null);
+  const prefix = opts.bootPrefix ?? (await detectBootPrefix(bootDir));
   return {
     bootDir,
-    prefix: opts.bootPrefix ?? (await detectBootPrefix(bootDir)),
-    xfs: fs !== null && Number(fs.type) === XFS_MAGIC,
+    prefix,
+    // Freezing is only done to a /boot of its own: freezing the root filesystem would stall the system.
+    xfs: fs !== null && Number(fs.type) === XFS_MAGIC && prefix === '',
     freeBytes: fs ? Number(fs.bavail) * Number(fs.bsize) : 0,
     entries,
     kernelDirs: dirs,
