@@ -1,17 +1,14 @@
 // Issue 3 on real LVM thin: every userland verb, bad input, rollback of a failed write, concurrent writers.
 // One guest boot runs the whole script (boots are the expensive part under TCG); assertions read its outputs.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { boot, expectDone, outFile, overlay, type BootResult } from './lab';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { outFile, type BootResult } from './lab';
+import { RECORD_SH, recorded, runScenario } from './script-run';
 
 let result: BootResult;
-const rc = (name: string): number => Number(outFile(result, `${name}.rc`).trim());
-const out = (name: string): string => outFile(result, `${name}.out`);
-const err = (name: string): string => outFile(result, `${name}.err`);
-const json = <T = unknown>(name: string): T => JSON.parse(out(name)) as T;
+const { rc, out, err, json } = recorded(() => result);
 
 /** Small test images made on the host: an ext4 with ~24 MiB of data, the same inside a squashfs, an empty xfs. */
 function makeImages(dir: string): void {
@@ -30,10 +27,7 @@ function makeImages(dir: string): void {
 
 const SCRIPT = String.raw`
 set -u
-O=$LAB_OUT
-# t NAME CMD...: run, keep stdout/stderr/exit code for the host-side assertions.
-t() { local n=$1; shift; "$@" >"$O/$n.out" 2>"$O/$n.err"; echo $? >"$O/$n.rc"; mark "rc-$n" "$(cat "$O/$n.rc")"; }
-lvsnap() { lvs --reportformat json -a -o lv_name,lv_attr,lv_tags,origin,vg_tags 2>/dev/null; }
+${RECORD_SH}lvsnap() { lvs --reportformat json -a -o lv_name,lv_attr,lv_tags,origin,vg_tags 2>/dev/null; }
 IMG=$LAB_SHARE
 # The GRUB menu is the boot-entry tests' subject; here layout --init's one grub-mkconfig (it puts 42_imgbased's stub
 # in grub.cfg) would only cost ~100 s under TCG.
@@ -132,29 +126,15 @@ describe('imgbase verbs on real LVM thin', () => {
   afterAll(() => rmSync(disk, { force: true }));
 
   beforeAll(async () => {
-    const lab = inject('lab');
-    const dir = mkdtempSync(path.join(tmpdir(), 'imgbase-img-'));
-    try {
-      makeImages(dir);
-      disk = await overlay(lab.projectDisk, 'imgbase-verbs');
-      result = await boot({
-        name: 'imgbase-verbs',
-        disk,
-        kernel: lab.projectKernel,
-        initrd: lab.projectInitrd,
-        append: lab.hostAppend,
-        script: SCRIPT,
-        files: {
-          'small.ext4': { path: path.join(dir, 'small.ext4') },
-          'small.squashfs': { path: path.join(dir, 'small.squashfs') },
-          'empty.xfs': { path: path.join(dir, 'empty.xfs') },
-        },
-        timeoutS: 1800,
-      });
-      expectDone(result);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    ({ result, disk } = await runScenario({
+      name: 'imgbase-verbs',
+      script: SCRIPT,
+      files: (dir) => {
+        makeImages(dir);
+        return Object.fromEntries(['small.ext4', 'small.squashfs', 'empty.xfs'].map((f) => [f, path.join(dir, f)]));
+      },
+      timeoutS: 1800,
+    }));
   });
 
   it('prints help and version', () => {

@@ -3,16 +3,14 @@
 // entry's name left alone; the global --lock-timeout and an empty pid file; a base --remove failing half-way finished
 // by check --repair. One guest boot runs the whole script (boots are the expensive part under TCG); the host asserts.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { boot, expectDone, outFile, overlay, type BootResult } from './lab';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { outFile, type BootResult } from './lab';
+import { RECORD_SH, recorded, runScenario } from './script-run';
 
 let result: BootResult;
-const rc = (name: string): number => Number(outFile(result, `${name}.rc`).trim());
-const out = (name: string): string => outFile(result, `${name}.out`);
-const err = (name: string): string => outFile(result, `${name}.err`);
+const { rc, out, err } = recorded(() => result);
 const file = (name: string): string => outFile(result, name);
 /** Non-empty lines. */
 const lines = (s: string): string[] => s.split('\n').filter((l) => l.trim() !== '');
@@ -35,10 +33,7 @@ function makeBigImage(dir: string): string {
 
 const SCRIPT = String.raw`
 set -u
-O=$LAB_OUT
-# t NAME CMD...: run, keep stdout/stderr/exit code for the host-side assertions.
-t() { local n=$1; shift; "$@" >"$O/$n.out" 2>"$O/$n.err"; echo $? >"$O/$n.rc"; mark "rc-$n" "$(cat "$O/$n.rc")"; }
-stage() { mark stage "$1 $(cut -d' ' -f1 /proc/uptime)"; }
+${RECORD_SH}stage() { mark stage "$1 $(cut -d' ' -f1 /proc/uptime)"; }
 lvsnap() { lvs --reportformat json -o lv_name,lv_attr,lv_tags,origin HostVG 2>/dev/null; }
 lvnames() { lvs --noheadings -o lv_name HostVG | tr -d ' ' | sort; }
 # /boot as a listing of paths and sizes, without the file that fills it.
@@ -172,25 +167,7 @@ describe('issue 10: the write path as a new user met it', () => {
   afterAll(() => rmSync(disk, { force: true }));
 
   beforeAll(async () => {
-    const lab = inject('lab');
-    const dir = mkdtempSync(path.join(tmpdir(), 'imgbase-img-'));
-    try {
-      const big = makeBigImage(dir);
-      disk = await overlay(lab.projectDisk, 'plan-repair');
-      result = await boot({
-        name: 'plan-repair',
-        disk,
-        kernel: lab.projectKernel,
-        initrd: lab.projectInitrd,
-        append: lab.hostAppend,
-        script: SCRIPT,
-        files: { 'big.ext4': { path: big } },
-        timeoutS: 1500,
-      });
-      expectDone(result);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    ({ result, disk } = await runScenario({ name: 'plan-repair', script: SCRIPT, files: (dir) => ({ 'big.ext4': makeBigImage(dir) }), timeoutS: 1500 }));
   });
 
   it('layout --init works (everything below builds on it)', () => {
