@@ -19,6 +19,7 @@ const VERBS: Record<string, Verb> = {
   w: { usage: async () => (await import('./cli/w')).usage, run: async (a, g) => (await import('./cli/w')).wCommand(a, g) },
   check: { usage: async () => (await import('./cli/check')).usage, run: async (a, g) => (await import('./cli/check')).checkCommand(a, g) },
   boot: { usage: async () => (await import('./cli/boot')).usage, run: async (a, g) => (await import('./cli/boot')).bootCommand(a, g) },
+  hooks: { usage: async () => (await import('./cli/hooks')).usage, run: async (a, g) => (await import('./cli/hooks')).hooksCommand(a, g) },
 };
 
 const USAGE = `usage: imgbase [--debug] [--json] [--dry-run] [--lock-timeout S] <verb> [options]
@@ -32,9 +33,10 @@ verbs:
   w        which layer is running
   check    health of the thin pool and the layout (exit 1 when degraded)
   boot     boot entries per layer: --list, --sync, --set-default, --next, --status
+  hooks    lifecycle hooks: --list what runs for each event
 
 'imgbase <verb> --help' describes a verb. Exit status: 0 ok, 1 failed (or check: degraded), 2 usage error,
-3 not found, 4 busy (lock held or in use).`;
+3 not found, 4 busy (lock held or in use), 5 done but a post- hook failed.`;
 
 async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'initrd') {

@@ -8,11 +8,13 @@
 import { readFile, rm, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { ImgbasedError } from '../core/errors';
+import { EXIT_POST_HOOK } from '../core/hooks';
 import { describeStep, rewriteFstabRoot, undoClass, type Step } from '../core/steps';
 import { atomicWrite, fsyncPath } from './atomic';
 import { findCommand, run } from './exec';
 import { checkFs, newFilesystemUuid, withMounted } from './fs';
 import { copyImageSparse, growFs } from './image';
+import { runHook } from './hooks';
 import { copyKernel } from './kernel';
 import { log } from './log';
 import * as lvm from './lvm';
@@ -158,6 +160,25 @@ async function perform(s: Step, opts: ApplyOptions): Promise<Undo | null> {
     case 'settle-boot':
       await settleBoot(s.dir, s.xfs);
       return null;
+    case 'hook':
+      await runHookStep(s);
+      return null;
+  }
+}
+
+type HookStep = Extract<Step, { kind: 'hook' }>;
+
+/** A hook, with the new layer mounted read-write as IMGBASED_NEW_ROOT when the step says so. */
+async function runHookStep(s: HookStep): Promise<void> {
+  const run1 = (newRoot: string): Promise<void> =>
+    runHook({ name: s.name, path: s.path, timeoutS: s.timeoutS, env: { ...s.env, IMGBASED_NEW_ROOT: newRoot } });
+  if (!s.newRoot) return run1('');
+  const { vg, lv } = s.newRoot;
+  await lvm.activateLv(vg, lv, { ignoreSkip: true });
+  try {
+    await withMounted(lvm.lvPath(vg, lv), run1);
+  } finally {
+    await lvm.deactivateLv(vg, lv).catch(() => undefined);
   }
 }
 
@@ -185,13 +206,27 @@ async function powerCut(n: number): Promise<never> {
 
 export class PartialApplyError extends ImgbasedError {}
 
+/** The work is done, but a post- hook failed (its own exit status, documented in README). */
+export class PostHookError extends ImgbasedError {
+  override exitCode: number = EXIT_POST_HOOK;
+}
+
 export async function applyPlan(steps: readonly Step[], opts: ApplyOptions = {}): Promise<void> {
   const fault = parseFault(process.env.IMGBASED_FAULT);
   let undo: Undo[] = [];
   let forward = 0;
+  const postFailures: string[] = [];
   for (const [i, s] of steps.entries()) {
     const n = i + 1;
     log.debug(`step ${n}: ${describeStep(s)}`);
+    if (s.kind === 'hook' && s.phase === 'post') {
+      // The work is done: a failing post- hook is reported, the other hooks still run, nothing is undone.
+      await (opts.perform ?? ((x: Step) => perform(x, opts)))(s).catch((e: unknown) => {
+        log.warn((e as Error).message);
+        postFailures.push(s.path);
+      });
+      continue;
+    }
     try {
       if (fault?.at === 'fail' && (fault.step === n || (fault.step === null && fault.kind === s.kind))) {
         throw new ImgbasedError(`injected fault at step ${n} (${s.kind})`);
@@ -205,7 +240,7 @@ export async function applyPlan(steps: readonly Step[], opts: ApplyOptions = {})
     } catch (e) {
       if (forward > 0) {
         log.warn(`failed to ${describeStep(s)}; steps up to ${forward} cannot be undone, undoing ${undo.length} later step(s)`);
-      } else {
+      } else if (undo.length > 0) {
         log.warn(`failed to ${describeStep(s)}; undoing ${undo.length} earlier step(s)`);
       }
       for (const u of undo.reverse()) {
@@ -217,5 +252,8 @@ export async function applyPlan(steps: readonly Step[], opts: ApplyOptions = {})
       throw e;
     }
     if (fault?.at === 'powercut' && fault.step === n) await powerCut(n);
+  }
+  if (postFailures.length > 0) {
+    throw new PostHookError(`the command's work is done, but ${postFailures.length} post- hook(s) failed: ${postFailures.join(', ')}`);
   }
 }

@@ -49,6 +49,7 @@ export async function bootCommand(argv: string[], g: GlobalOpts): Promise<number
   // Internal entry points used by the grub.d script and the kernel-install plugin: argv taken as given.
   if (argv[0] === '--grub-stub') return grubStubCommand(argv.slice(1));
   if (argv[0] === '--kernel-install') return kernelInstallCommand(argv.slice(1), g);
+  if (argv[0] === '--events') return (await import('./boot-events')).bootEventsCommand(g);
   const args = parseVerbArgs(argv, { verb: 'boot', boolean: ['list', 'sync', 'status'], string: ['set-default', 'next', 'boot-dir'], usage });
   const action = chooseAction(args, ['list', 'sync', 'set-default', 'next', 'status'], 'boot');
   const bootDir = optValue(args, 'boot-dir', 'boot') ?? DEFAULT_BOOT_DIR;

@@ -6,6 +6,7 @@ import { planJson, renderPlan } from '../core/steps';
 import type { KernelSource } from '../core/steps';
 import { applyPlan } from '../adapters/apply';
 import { DEFAULT_BOOT_DIR, readBootSnapshot } from '../adapters/boot-read';
+import { readHookTimeout, scanHooks } from '../adapters/hooks';
 import { probeLv, type Probe } from '../adapters/kernel';
 import { log } from '../adapters/log';
 import { readLvRecords } from '../adapters/lvm';
@@ -48,7 +49,10 @@ export async function readSnapshots(o: SnapshotOptions = {}): Promise<PlanInput>
     kernels.set(b, p.kernel);
     fsTypes.set(b, p.fsType);
   }
-  return { records, inv, boot, kernels, fsTypes, running: (await runningLayer(inv))?.name ?? null };
+  return {
+    records, inv, boot, kernels, fsTypes, running: (await runningLayer(inv))?.name ?? null,
+    hooks: await scanHooks(), hookTimeoutS: await readHookTimeout(),
+  };
 }
 
 /** Any LV an interrupted command left: tagged incomplete in the layout's VG. */
@@ -62,6 +66,9 @@ export async function execute(plan: Plan, g: GlobalOpts): Promise<void> {
   if (g.dryRun) {
     if (g.json) printJson(planJson(plan.steps));
     else for (const line of renderPlan(plan.steps)) console.log(line);
+    // pre- hooks may veto a dry run too; they are told it is one and must not change anything.
+    const pre = plan.steps.filter((s) => s.kind === 'hook' && s.phase === 'pre').map((s) => s.kind === 'hook' ? { ...s, env: { ...s.env, IMGBASED_DRY_RUN: '1' } } : s);
+    await applyPlan(pre);
     return;
   }
   await applyPlan(plan.steps, { note: (l) => log.info(l) });

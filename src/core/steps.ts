@@ -47,7 +47,14 @@ export type Step =
   | { kind: 'grubenv-unset'; file: string; key: string; previous: string }
   | { kind: 'remove-kernel-files'; dir: string; files: string[] | 'all' }
   /** Flush /boot to disk (syncfs); on XFS also freeze + thaw, so GRUB (which never replays a journal) sees the files. */
-  | { kind: 'settle-boot'; dir: string; xfs: boolean };
+  | { kind: 'settle-boot'; dir: string; xfs: boolean }
+  // Hooks (core/hooks): pre- hooks come first and abort the command; post- hooks come last and keep the work.
+  | {
+      kind: 'hook'; event: string; phase: 'pre' | 'post'; name: string; path: string; env: Record<string, string>;
+      timeoutS: number;
+      /** Mounted read-write for the hook as IMGBASED_NEW_ROOT. */
+      newRoot: { vg: string; lv: string } | null;
+    };
 
 export type StepKind = Step['kind'];
 
@@ -58,7 +65,7 @@ export type StepKind = Step['kind'];
 export function undoClass(s: Step): 'undo' | 'inside' | 'forward' {
   switch (s.kind) {
     case 'copy-image': case 'grow-fs': case 'new-fs-uuid': case 'fstab-root': case 'deactivate': case 'settle-boot':
-    case 'remove-temp': case 'grub-mkconfig':
+    case 'remove-temp': case 'grub-mkconfig': case 'hook':
       return 'inside';
     case 'remove-lv': case 'remove-kernel-files':
       return 'forward';
@@ -86,6 +93,7 @@ export function touches(s: Step): string[] {
     case 'grub-mkconfig': return [s.output];
     case 'remove-kernel-files': return s.files === 'all' ? [s.dir] : s.files.map((f) => `${s.dir}/${f}`);
     case 'settle-boot': return [s.dir];
+    case 'hook': return [s.path, ...(s.newRoot ? [lv(s.newRoot.vg, s.newRoot.lv)] : [])];
   }
 }
 
@@ -115,6 +123,7 @@ export function describeStep(s: Step): string {
     case 'grubenv-unset': return `unset ${s.key} (${s.previous}) in ${s.file}`;
     case 'remove-kernel-files': return s.files === 'all' ? `remove kernel copies ${s.dir} (no entry uses them)` : `remove ${s.files.join(', ')} from ${s.dir} (no entry uses them)`;
     case 'settle-boot': return `flush ${s.dir} to disk${s.xfs ? ' (sync, XFS freeze + thaw)' : ' (sync)'}`;
+    case 'hook': return `run ${s.event} hook ${s.path}${s.newRoot ? ` with ${lv(s.newRoot.vg, s.newRoot.lv)} mounted as IMGBASED_NEW_ROOT` : ''}`;
   }
 }
 

@@ -11,12 +11,14 @@
 //   7. the new LVs lose the incomplete tag: complete, and only now an entry may point at them
 //   8. "hook": entries and menu for every layer, grubenv choices, grub-mkconfig once; /boot flushed
 //   9. "gc": kernel copies nothing uses; /boot flushed
+//  10. post- hooks (their failure keeps the work); pre- hooks come before step 1 and abort the command
 import { TAGS, type Inventory, type LvRecord } from '../inventory';
 import {
   BootSim, OS_RELEASE_COPY, gcSteps, initrdNamesFor, hookSteps, kernelCopySteps, layersWithoutKernel, tempSteps, unhookSteps, type BootLayer,
   type BootSnapshot, type Wanted,
 } from '../boot-plan';
 import { compareLayerNames, parseLayerName } from '../naming';
+import { hookEnv, refuseUnsafe, resolveHooks, type FoundFile, type HookContext, type HookEvent } from '../hooks';
 import type { KernelSource, Step } from '../steps';
 
 /** What a plan is computed from: snapshots read before planning (nothing is read again while it runs). */
@@ -30,6 +32,9 @@ export interface PlanInput {
   fsTypes: ReadonlyMap<string, string>;
   /** The layer / runs from, if any. */
   running: string | null;
+  /** Files found in the hook directories, and the per-hook timeout. */
+  hooks: readonly FoundFile[];
+  hookTimeoutS: number;
 }
 
 export interface Plan {
@@ -54,6 +59,24 @@ export interface Change {
   /** Kernel copies a verb makes itself (kernel-install into a layer's own directory). */
   kernelCopies?: Step[];
   dropOwn?: ReadonlySet<string>;
+  /** Hook events: pre- ones run before every other step (and abort the command), the others after the last. */
+  events?: EventRun[];
+}
+
+export interface EventRun {
+  event: HookEvent;
+  ctx: HookContext;
+  /** The LV mounted read-write as IMGBASED_NEW_ROOT. */
+  newRoot?: { vg: string; lv: string };
+}
+
+/** One step per hook that runs for the event (refused hooks stop the plan before it exists). */
+export function eventSteps(hooks: readonly FoundFile[], timeoutS: number, runs: readonly EventRun[]): Step[] {
+  refuseUnsafe(hooks, runs.map((r) => r.event));
+  return runs.flatMap((r) => resolveHooks(hooks, r.event).filter((h) => h.status === 'run').map((h): Step => ({
+    kind: 'hook', event: r.event, phase: r.event.startsWith('pre-') ? 'pre' : 'post', name: h.name, path: h.path,
+    env: hookEnv(r.event, r.ctx, null), timeoutS, newRoot: r.newRoot ?? null,
+  })));
 }
 
 export function bootLayers(inv: Inventory): BootLayer[] {
@@ -85,7 +108,9 @@ export function compose(input: PlanInput, c: Change): Plan {
     dropOwn: c.dropOwn,
   };
   const incomplete = new Set(input.records.filter((r) => r.vg === vg && r.tags.includes(TAGS.incomplete)).map((r) => r.name));
-  const steps: Step[] = [...tempSteps(sim)];
+  const pre = eventSteps(input.hooks, input.hookTimeoutS, (c.events ?? []).filter((e) => e.event.startsWith('pre-')));
+  const post = eventSteps(input.hooks, input.hookTimeoutS, (c.events ?? []).filter((e) => !e.event.startsWith('pre-')));
+  const steps: Step[] = [...pre, ...tempSteps(sim)];
   for (const lv of c.remove ?? []) if (!incomplete.has(lv)) steps.push({ kind: 'lv-tag', vg, lv, tag: TAGS.incomplete });
   steps.push(...(c.pre ?? []));
   steps.push(...unhookSteps(sim, new Set(after.map((l) => l.name))));
@@ -106,7 +131,7 @@ export function compose(input: PlanInput, c: Change): Plan {
   for (const lv of c.complete ?? []) steps.push({ kind: 'lv-untag', vg, lv, tag: TAGS.incomplete });
   const hook = hookSteps(sim, wanted, c.env ?? []);
   steps.push(...hook.steps);
-  steps.push(...gcSteps(sim, wanted));
+  steps.push(...gcSteps(sim, wanted), ...post);
   const fresh = new Set((c.newLayers ?? []).map((l) => l.name));
   const notes = [...hook.notes];
   for (const l of layersWithoutKernel(sim, wanted)) {

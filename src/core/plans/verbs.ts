@@ -2,7 +2,7 @@
 // snapshots, calls one of these and hands the steps to the applier (or prints them for --dry-run).
 import { entryId } from '../bls';
 import { BusyError, ImgbasedError, NotFoundError, UsageError } from '../errors';
-import { findBase, findLayer, latestBase, nextLayerName, TAGS, type Inventory, type LvRecord } from '../inventory';
+import { findBase, findLayer, latestBase, latestLayer, nextLayerName, TAGS, type Inventory, type LvRecord } from '../inventory';
 import { layerName, parseLayerName, parseNvr, validateLayerName } from '../naming';
 import { roomFor } from '../space';
 import type { KernelSource, Step } from '../steps';
@@ -73,11 +73,26 @@ export function planLayerAdd(input: PlanInput, target: string | undefined): Plan
   checkRoom('layer --add', pool, 0);
   const name = nextLayerName(input.inv, base);
   const nvr = findBase(input.inv, base)!.nvr;
-  const plan = compose(input, {
+  const hasFs = baseHasFs(input, base);
+  const ctx = { vg, base, layer: name, prevLayer: latestLayer(input.inv)?.name ?? null };
+  const newRoot = hasFs ? { vg, lv: name } : undefined;
+  const change = {
     vg,
-    create: layerCreate(vg, origin, name, baseHasFs(input, base)),
+    create: layerCreate(vg, origin, name, hasFs),
     complete: [name],
     newLayers: [{ name, base, nvr, index: parseLayerName(name)!.index }],
+  };
+  // post-install: the new layer is the default from now on (it has an entry, and no other layer is pinned).
+  const probe = compose(input, change);
+  const saved = input.boot.grub?.env.saved_entry;
+  const isDefault = probe.steps.some((s) => s.kind === 'write-entry' && s.layer === name) && (!saved || saved === entryId(name));
+  const plan = compose(input, {
+    ...change,
+    events: [
+      { event: 'pre-layer-add', ctx },
+      { event: 'post-layer-add', ctx, newRoot },
+      ...(isDefault ? [{ event: 'post-install' as const, ctx, newRoot }] : []),
+    ],
   });
   return { ...plan, name, origin };
 }
@@ -87,7 +102,8 @@ export function planLayerRemove(input: PlanInput, name: string): Plan {
   const layer = findLayer(input.inv, name);
   if (!layer) throw new NotFoundError(`layer ${name} not found`, { hint: "see 'imgbase layout --layers'" });
   if (input.running === layer.name) throw new BusyError(`layer ${name} is the running layer; boot another layer first`);
-  return compose(input, { vg, remove: [layer.name] });
+  const ctx = { vg, base: layer.base, layer: layer.name };
+  return compose(input, { vg, remove: [layer.name], events: [{ event: 'pre-layer-remove', ctx }, { event: 'post-layer-remove', ctx }] });
 }
 
 export interface ImageFill {
@@ -113,8 +129,10 @@ export function planBaseAdd(input: PlanInput, name: string, sizeBytes: number, i
         { kind: 'new-fs-uuid', vg, lv },
       ]
     : [];
+  const ctx = { vg, base: name };
   return compose(input, {
     vg,
+    events: [{ event: 'pre-base-add', ctx }, { event: 'post-base-add', ctx }],
     create: [
       { kind: 'thin-lv', vg, pool: pool.name, name, sizeBytes, tags: [TAGS.base, TAGS.incomplete] },
       { kind: 'activate', vg, lv },
@@ -134,7 +152,12 @@ export function planBaseRemove(input: PlanInput, name: string): Plan & { layers:
   if (running && running.base === base.name) {
     throw new BusyError(`base ${name} has the running layer ${running.name}; boot another layer first`);
   }
-  const plan = compose(input, { vg, remove: [...base.layers.map((l) => l.name).reverse(), base.name] });
+  const ctx = { vg, base: base.name };
+  const plan = compose(input, {
+    vg,
+    remove: [...base.layers.map((l) => l.name).reverse(), base.name],
+    events: [{ event: 'pre-base-remove', ctx }, { event: 'post-base-remove', ctx }],
+  });
   return { ...plan, layers: base.layers.length };
 }
 
@@ -164,9 +187,11 @@ export function planLayoutInit(input: PlanInput, r: InitRequest): Plan & { layer
     ...(tagged(r.pool, TAGS.pool) ? [] : [{ kind: 'lv-tag', vg, lv: r.pool, tag: TAGS.pool } as Step]),
     ...(tagged(r.source, TAGS.init) ? [] : [{ kind: 'lv-tag', vg, lv: r.source, tag: TAGS.init } as Step]),
   ];
+  const ctx = { vg, base: nvr, layer };
   const plan = compose(input, {
     vg,
     pre,
+    events: [{ event: 'pre-layout-init', ctx }, { event: 'post-layout-init', ctx }],
     create: [
       // The base: a snapshot of the live root, its journal replayed and its own UUID, then frozen read-only.
       { kind: 'snapshot', vg, origin: r.source, name: nvr, tags: [TAGS.base, TAGS.incomplete] },

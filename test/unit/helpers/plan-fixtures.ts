@@ -1,5 +1,6 @@
 // Shared fixtures for the plan and apply tests: LVM records, fake root trees holding a kernel, a temporary /boot
 // (optionally with GRUB), the PlanInput the CLI would read, and a perform that records instead of running.
+import type { FoundFile } from '../../../src/core/hooks';
 import { afterEach } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -128,6 +129,8 @@ export interface InputOptions {
   cmdlineTemplate?: string;
   fsTypes?: Map<string, string>;
   running?: string | null;
+  /** Files in the hook directories (core/hooks). */
+  hooks?: FoundFile[];
   /** Read the VG as a layout even when untagged (layout --init). */
   vg?: string;
 }
@@ -141,7 +144,7 @@ export async function planInput(
   });
   return {
     records, inv: buildInventory(records, o.vg ? { vg: o.vg } : {}), boot: snap, kernels, fsTypes: o.fsTypes ?? new Map(),
-    running: o.running ?? null,
+    running: o.running ?? null, hooks: o.hooks ?? [], hookTimeoutS: 300,
   };
 }
 

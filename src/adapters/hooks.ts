@@ -1,0 +1,103 @@
+// Hook directories read into FoundFile records (core/hooks decides what runs), and one hook run: its own process
+// group (so a timeout kills its children too), cwd /, stdin /dev/null, every output line prefixed with its name on
+// our stderr and in the journal (systemd-cat, when there).
+import { spawn } from 'node:child_process';
+import { lstat, readdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { HOOK_DIRS, parseHookTimeout, type FoundFile } from '../core/hooks';
+import { ImgbasedError } from '../core/errors';
+import { findCommand } from './exec';
+import { log } from './log';
+
+export const HOOKS_CONF = '/etc/imgbased/hooks.conf';
+
+async function isDevNullLink(p: string): Promise<boolean> {
+  const [l, t] = await Promise.all([lstat(p).catch(() => null), stat(p).catch(() => null)]);
+  return !!l?.isSymbolicLink() && !!t?.isCharacterDevice() && t.rdev === (await stat('/dev/null')).rdev;
+}
+
+/** Every file in every event directory under both roots (a missing root is simply empty). */
+export async function scanHooks(roots: Readonly<Record<keyof typeof HOOK_DIRS, string>> = HOOK_DIRS): Promise<FoundFile[]> {
+  const out: FoundFile[] = [];
+  for (const root of Object.keys(roots) as Array<keyof typeof HOOK_DIRS>) {
+    for (const dir of (await readdir(roots[root]).catch(() => [] as string[])).sort()) {
+      const dirPath = join(roots[root], dir);
+      const ds = await stat(dirPath).catch(() => null);
+      if (!ds?.isDirectory()) continue;
+      for (const name of (await readdir(dirPath).catch(() => [] as string[])).sort()) {
+        const path = join(dirPath, name);
+        const masked = await isDevNullLink(path);
+        const s = await stat(path).catch(() => null);
+        if (!s) continue;
+        out.push({
+          root, dir, name, path, masked,
+          executable: !masked && s.isFile() && (s.mode & 0o111) !== 0,
+          uid: s.uid, mode: s.mode, dirUid: ds.uid, dirMode: ds.mode,
+        });
+      }
+    }
+  }
+  return out;
+}
+
+export async function readHookTimeout(): Promise<number> {
+  return parseHookTimeout(await readFile(HOOKS_CONF, 'utf8').catch(() => null));
+}
+
+/** Splits a stream into lines and hands each, prefixed, to the sinks. */
+function prefixer(name: string, sinks: Array<(line: string) => void>): { push: (b: Buffer) => void; end: () => void } {
+  let rest = '';
+  const emit = (l: string): void => sinks.forEach((s) => s(`${name}: ${l}`));
+  return {
+    push: (b) => {
+      const parts = (rest + b.toString('utf8')).split('\n');
+      rest = parts.pop()!;
+      parts.forEach(emit);
+    },
+    end: () => {
+      if (rest) emit(rest);
+      rest = '';
+    },
+  };
+}
+
+export interface HookRun {
+  name: string;
+  path: string;
+  env: Record<string, string>;
+  timeoutS: number;
+}
+
+/** Runs one hook; throws with its exit code (or the timeout) on failure. */
+export async function runHook(h: HookRun): Promise<void> {
+  const journal = await findCommand('systemd-cat');
+  const jc = journal ? spawn(journal, ['-t', 'imgbased-hook'], { stdio: ['pipe', 'ignore', 'ignore'] }) : null;
+  jc?.on('error', () => undefined);
+  const sinks = [(l: string): void => void process.stderr.write(`${l}\n`), ...(jc ? [(l: string): void => void jc.stdin!.write(`${l}\n`)] : [])];
+  const env = { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8', ...h.env };
+  const child = spawn(h.path, [], { cwd: '/', env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const out = prefixer(h.name, sinks);
+  const err = prefixer(h.name, sinks);
+  child.stdout!.on('data', out.push);
+  child.stderr!.on('data', err.push);
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    // The whole group: a hook's children must not outlive it.
+    try {
+      process.kill(-child.pid!, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }, h.timeoutS * 1000);
+  const code = await new Promise<number>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (c, sig) => resolve(c ?? (sig ? 128 : 1)));
+  }).finally(() => clearTimeout(timer));
+  out.end();
+  err.end();
+  jc?.stdin!.end();
+  if (timedOut) throw new ImgbasedError(`hook ${h.path} did not finish within ${h.timeoutS} s and was killed with its children`);
+  if (code !== 0) throw new ImgbasedError(`hook ${h.path} exited ${code}`);
+  log.debug(`hook ${h.path}: ok`);
+}
