@@ -72,7 +72,9 @@ export interface HookRun {
 export async function runHook(h: HookRun): Promise<void> {
   const journal = await findCommand('systemd-cat');
   const jc = journal ? spawn(journal, ['-t', 'imgbased-hook'], { stdio: ['pipe', 'ignore', 'ignore'] }) : null;
+  // Without a journal (systemd-cat exits at once) the lines still reach stderr; a broken pipe is not the hook's failure.
   jc?.on('error', () => undefined);
+  jc?.stdin!.on('error', () => undefined);
   const sinks = [(l: string): void => void process.stderr.write(`${l}\n`), ...(jc ? [(l: string): void => void jc.stdin!.write(`${l}\n`)] : [])];
   const env = { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8', ...h.env };
   const child = spawn(h.path, [], { cwd: '/', env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
