@@ -234,10 +234,10 @@ export function tempSteps(sim: BootSim): Step[] {
 }
 
 /**
- * Phase "unhook", before any LV goes away: our entries whose layer will not exist are removed, the menu follows,
+ * Phase "detach", before any LV goes away: our entries whose layer will not exist are removed, the menu follows,
  * grubenv pointers at them are unset, then /boot is flushed. After it, nothing GRUB reads points at those LVs.
  */
-export function unhookSteps(sim: BootSim, keep: ReadonlySet<string>): Step[] {
+export function detachSteps(sim: BootSim, keep: ReadonlySet<string>): Step[] {
   const steps: Step[] = [];
   const file = (layer: string): string => `${entriesDir(sim.snap.bootDir)}/${entryFileName(layer)}`;
   for (const [layer, text] of [...sim.entries]) {
@@ -295,18 +295,18 @@ export function checkBootSpace(snap: BootSnapshot, steps: readonly Step[]): void
   }
 }
 
-export interface HookResult {
+export interface AttachResult {
   steps: Step[];
   /** Layers that get no entry, and why (printed as notes). */
   notes: string[];
 }
 
 /**
- * Phase "hook", after the LVs are complete: an entry per wanted layer (created or brought up to date), the menu,
+ * Phase "attach", after the LVs are complete: an entry per wanted layer (created or brought up to date), the menu,
  * grubenv changes the verb asked for (an id is only set once its entry and menu entry exist), grub-mkconfig while
  * grub.cfg lacks the current stub, then /boot is flushed.
  */
-export function hookSteps(sim: BootSim, w: Wanted, env: Step[] = []): HookResult {
+export function attachSteps(sim: BootSim, w: Wanted, env: Step[] = []): AttachResult {
   const steps: Step[] = [];
   const notes: string[] = [];
   for (const l of w.layers) {

@@ -4,17 +4,17 @@
 //
 //   1. leftover temporaries of an interrupted write are removed (nothing reads them)
 //   2. LVs that go away are tagged imgbased:incomplete (from here on nothing boots or lists them; repair finishes)
-//   3. "unhook": entries, menu and grubenv stop naming them; /boot flushed
+//   3. "detach": entries, menu and grubenv stop naming them; /boot flushed
 //   4. they are removed, with every LV an interrupted command left tagged incomplete (repair)
 //   5. new LVs are created, tagged incomplete, and filled
 //   6. kernel copies the new entries need (temp dir renamed into place)
 //   7. the new LVs lose the incomplete tag: complete, and only now an entry may point at them
-//   8. "hook": entries and menu for every layer, grubenv choices, grub-mkconfig once; /boot flushed
+//   8. "attach": entries and menu for every layer, grubenv choices, grub-mkconfig once; /boot flushed
 //   9. "gc": kernel copies nothing uses; /boot flushed
 //  10. post- hooks (their failure keeps the work); pre- hooks come before step 1 and abort the command
 import { TAGS, type Inventory, type LvRecord } from '../inventory';
 import {
-  BootSim, OS_RELEASE_COPY, gcSteps, initrdNamesFor, hookSteps, kernelCopySteps, layersWithoutKernel, tempSteps, unhookSteps, type BootLayer,
+  BootSim, OS_RELEASE_COPY, gcSteps, initrdNamesFor, attachSteps, kernelCopySteps, layersWithoutKernel, tempSteps, detachSteps, type BootLayer,
   type BootSnapshot, type Wanted,
 } from '../boot-plan';
 import { compareLayerNames, parseLayerName } from '../naming';
@@ -113,7 +113,7 @@ export function compose(input: PlanInput, c: Change): Plan {
   const steps: Step[] = [...pre, ...tempSteps(sim)];
   for (const lv of c.remove ?? []) if (!incomplete.has(lv)) steps.push({ kind: 'lv-tag', vg, lv, tag: TAGS.incomplete });
   steps.push(...(c.pre ?? []));
-  steps.push(...unhookSteps(sim, new Set(after.map((l) => l.name))));
+  steps.push(...detachSteps(sim, new Set(after.map((l) => l.name))));
   const removals = [...interruptedLvs(input.records, vg).filter((n) => !removeSet.has(n)), ...(c.remove ?? [])];
   for (const lv of removals) steps.push({ kind: 'remove-lv', vg, lv });
   steps.push(...(c.create ?? []));
@@ -129,11 +129,11 @@ export function compose(input: PlanInput, c: Change): Plan {
   }
   steps.push(...(c.kernelCopies ?? []), ...kernelCopySteps(sim, wanted));
   for (const lv of c.complete ?? []) steps.push({ kind: 'lv-untag', vg, lv, tag: TAGS.incomplete });
-  const hook = hookSteps(sim, wanted, c.env ?? []);
-  steps.push(...hook.steps);
+  const attach = attachSteps(sim, wanted, c.env ?? []);
+  steps.push(...attach.steps);
   steps.push(...gcSteps(sim, wanted), ...post);
   const fresh = new Set((c.newLayers ?? []).map((l) => l.name));
-  const notes = [...hook.notes];
+  const notes = [...attach.notes];
   for (const l of layersWithoutKernel(sim, wanted)) {
     if (!fresh.has(l)) continue;
     const base = after.find((x) => x.name === l)!.base;
