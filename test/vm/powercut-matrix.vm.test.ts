@@ -1,0 +1,150 @@
+// Issue 10 acceptance, the full power-cut matrix: for every write verb and every step boundary N=1..count of its plan,
+// cut power right after step N, boot through the disk's GRUB, check/repair/re-run (the cycle of powercut.vm.test.ts,
+// rules in powercut-lib.ts). One GRUB boot per point, so this is its own command, not part of `npm test`:
+//
+//   npm run test:powercut                                  # every verb
+//   IMGBASED_POWERCUT_VERBS=layer-add,sync npm run test:powercut
+//   IMGBASED_POWERCUT_JOBS=2   (qemu runs side by side, default 2)
+//
+// Layered-host verbs: one qemu run per verb (its points chained: each boot verifies the previous cut, re-establishes
+// the verb's precondition and cuts the next point). `layout --init` needs a host without a layout for every point:
+// one run (two boots) per point. Coverage (points verified / total steps) goes to the log and to
+// test-output/powercut-matrix.json.
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { boot, overlay, type BootResult, type Lab } from './lab/index.js';
+import { outputDir, repoRoot } from './lab/paths.js';
+import { ensureLayeredHost } from './fixtures/layered.js';
+import {
+  GUEST_LIB, IMAGE_NAME, LAYERED_VERBS, bootCounts, describePoint, ensureImage, guestScript, points, runProblems, type Point,
+} from './powercut-lib.js';
+
+const ALL = ['layout-init', ...LAYERED_VERBS] as const;
+const selected = (process.env.IMGBASED_POWERCUT_VERBS ?? ALL.join(',')).split(',').map((s) => s.trim()).filter(Boolean);
+const JOBS = Math.max(1, Number.parseInt(process.env.IMGBASED_POWERCUT_JOBS ?? '2', 10));
+/** Per boot budget (GRUB boot ~60-100 s under TCG, plus the verb, check, repair and re-run). */
+const PER_BOOT_S = 420;
+const MAX_BOOTS = 80;
+
+interface VerbResult {
+  verb: string;
+  count: number;
+  points: Point[];
+  runs: Array<{ name: string; seconds: number; boots: number; problems: string[] }>;
+}
+const results: Record<string, VerbResult> = {};
+
+// A small pool: at most JOBS qemu runs at a time across all verbs.
+let active = 0;
+const waiting: Array<() => void> = [];
+async function slot<T>(fn: () => Promise<T>): Promise<T> {
+  if (active >= JOBS) await new Promise<void>((res) => waiting.push(res));
+  active++;
+  try {
+    return await fn();
+  } finally {
+    active--;
+    waiting.shift()?.();
+  }
+}
+
+let lab: Lab;
+let layeredDisk = '';
+let files: Record<string, { text: string } | { path: string }> = {};
+
+function record(verb: string, r: BootResult): Point[] {
+  const v = (results[verb] ??= { verb, count: 0, points: [], runs: [] });
+  const ps = points(r).filter((p) => p.verb === verb);
+  for (const p of ps) {
+    v.count = Math.max(v.count, Number(p.fields.count ?? 0));
+    v.points.push(p);
+    console.log(`  ${describePoint(p)}`);
+  }
+  const c = bootCounts(r);
+  v.runs.push({ name: r.name, seconds: Math.round(r.durationS), boots: c.boots, problems: runProblems(r) });
+  console.log(`${r.name}: ${r.durationS.toFixed(0)} s, ${c.boots} boot(s) (${(r.durationS / Math.max(c.boots - 1, 1)).toFixed(0)} s per cut point)`);
+  return ps;
+}
+
+async function layeredVerb(verb: string): Promise<void> {
+  const name = `powercut-matrix-${verb}`;
+  const disk = await overlay(layeredDisk, name);
+  // Pin the default for the verbs that do not change it, so every boot after a cut lands on the same layer.
+  const prelude = verb === 'set-default' || verb === 'next' ? undefined : 'imgbase boot --set-default Image-1.0-0+2';
+  const r = await slot(() =>
+    boot({ name, disk, reboots: true, files, timeoutS: PER_BOOT_S * MAX_BOOTS, script: guestScript([verb], 'all', { maxBoots: MAX_BOOTS, prelude }) }),
+  );
+  record(verb, r);
+}
+
+async function layoutInit(): Promise<void> {
+  const one = async (n: number): Promise<Point[]> => {
+    const name = `powercut-matrix-layout-init-${n}`;
+    const disk = await overlay(lab.projectDisk, name);
+    const r = await slot(() =>
+      boot({ name, disk, reboots: true, files, timeoutS: PER_BOOT_S * 3, script: guestScript(['layout-init'], 'at', { maxBoots: 3, at: n }) }),
+    );
+    return record('layout-init', r);
+  };
+  const first = await one(1);
+  const count = Number(first[0]?.fields.count ?? 0);
+  const rest = [];
+  for (let n = 2; n <= count; n++) rest.push(one(n));
+  await Promise.all(rest);
+}
+
+function summary(): { covered: number; passed: number; total: number } {
+  let covered = 0;
+  let passed = 0;
+  let total = 0;
+  const out: Record<string, unknown> = {};
+  for (const verb of selected) {
+    const v = results[verb];
+    if (!v) continue;
+    const verified = v.points.filter((p) => p.fields.root !== undefined);
+    covered += new Set(verified.map((p) => p.n)).size;
+    passed += new Set(v.points.filter((p) => p.problems.length === 0).map((p) => p.n)).size;
+    total += v.count;
+    const seconds = v.runs.reduce((a, r) => a + r.seconds, 0);
+    out[verb] = {
+      steps: v.count,
+      verified: verified.length,
+      passed: v.points.filter((p) => p.problems.length === 0).length,
+      seconds,
+      secondsPerPoint: verified.length ? Math.round(seconds / verified.length) : null,
+      runs: v.runs,
+      points: v.points.map((p) => ({ n: p.n, cutAfter: p.steps[p.n - 1]?.kind, fields: p.fields, problems: p.problems })),
+    };
+  }
+  const s = { covered, passed, total };
+  writeFileSync(path.join(repoRoot(), 'test-output', 'powercut-matrix.json'), JSON.stringify({ ...s, verbs: out, at: new Date().toISOString() }, null, 1) + '\n');
+  return s;
+}
+
+describe.runIf(process.env.IMGBASED_POWERCUT === 'all')('power-cut matrix: every step of every write verb', () => {
+  beforeAll(async () => {
+    lab = inject('lab');
+    layeredDisk = (await ensureLayeredHost(lab)).disk;
+    files = { 'powercut.sh': { text: GUEST_LIB }, [IMAGE_NAME]: { path: await ensureImage(lab, outputDir('powercut-image')) } };
+    const unknown = selected.filter((v) => !(ALL as readonly string[]).includes(v));
+    if (unknown.length) throw new Error(`IMGBASED_POWERCUT_VERBS: unknown verb(s) ${unknown.join(', ')}; known: ${ALL.join(', ')}`);
+    const t0 = Date.now();
+    await Promise.all(selected.map((v) => (v === 'layout-init' ? layoutInit() : layeredVerb(v))));
+    const s = summary();
+    console.log(`power-cut matrix: ${s.covered}/${s.total} points verified, ${s.passed} passed, in ${((Date.now() - t0) / 1000).toFixed(0)} s (${selected.join(', ')})`);
+  }, 24 * 3600_000);
+
+  for (const verb of selected) {
+    it(`${verb}: every step boundary cut, booted, repaired, re-run`, () => {
+      const v = results[verb];
+      expect(v, `${verb} did not run`).toBeDefined();
+      expect(v!.runs.flatMap((r) => r.problems)).toEqual([]);
+      expect(v!.count).toBeGreaterThan(0);
+      // Every N=1..count cut and verified exactly once.
+      expect(v!.points.map((p) => p.n).sort((a, b) => a - b)).toEqual(Array.from({ length: v!.count }, (_, i) => i + 1));
+      const bad = v!.points.filter((p) => p.problems.length > 0).map(describePoint);
+      expect(bad).toEqual([]);
+    });
+  }
+});
