@@ -16,6 +16,7 @@ lv_exists() { lvs "$VG/$1" >/dev/null 2>&1; }
 running_lv() { lvs --noheadings -o lv_name "$(findmnt -no SOURCE /)" 2>/dev/null | xargs; }
 # Thin LVs named BASE+N, oldest first.
 layers_of() { lvs --noheadings -o lv_name "$VG" | xargs -n1 | grep -F "$1+" | sort -V; }
+all_layers() { lvs --noheadings -o lv_name "$VG" | xargs -n1 | grep -F + | sort -V; }
 entry_file() { echo "/boot/loader/entries/imgbased-$(echo "$1" | tr + _).conf"; }
 log() { echo "powercut: $*"; }
 
@@ -119,7 +120,7 @@ setup_xfs-layer-add() {
     sync
     mark pc.xfs.converted "$(findmnt -no SOURCE,FSTYPE,UUID /boot | xargs)"
   fi
-  layers_of Image- >"$LAB_SHARE/xfs-layers-before"
+  all_layers >"$LAB_SHARE/xfs-layers-before"
 }
 cmd_xfs-layer-add() { CMD=(layer --add); }
 # The cut point: right after the last settle-boot step (the entry + menu writes come before it).
@@ -129,7 +130,7 @@ pick_xfs-layer-add() {
 }
 post_xfs-layer-add() {
   local new
-  new=$(layers_of Image- | grep -vxF -f "$LAB_SHARE/xfs-layers-before" | head -n1)
+  new=$(all_layers | grep -vxF -f "$LAB_SHARE/xfs-layers-before" | head -n1)
   mark pc.xfs.new-layer "${new:-none}"
   mark pc.xfs.fstype "$(findmnt -no FSTYPE /boot)"
 }
