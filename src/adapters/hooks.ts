@@ -2,14 +2,17 @@
 // group (so a timeout kills its children too), cwd /, stdin /dev/null, every output line prefixed with its name on
 // our stderr and in the journal (systemd-cat, when there).
 import { spawn } from 'node:child_process';
+import { fstat as fstatCb } from 'node:fs';
 import { lstat, readdir, readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { dirname, join } from 'node:path';
 import { HOOK_DIRS, parseHookTimeout, type FoundFile } from '../core/hooks';
 import { ImgbasedError } from '../core/errors';
 import { findCommand } from './exec';
 import { log } from './log';
 
 export const HOOKS_CONF = '/etc/imgbased/hooks.conf';
+const fstat = promisify(fstatCb);
 
 async function isDevNullLink(p: string): Promise<boolean> {
   const [l, t] = await Promise.all([lstat(p).catch(() => null), stat(p).catch(() => null)]);
@@ -20,6 +23,11 @@ async function isDevNullLink(p: string): Promise<boolean> {
 export async function scanHooks(roots: Readonly<Record<keyof typeof HOOK_DIRS, string>> = HOOK_DIRS): Promise<FoundFile[]> {
   const out: FoundFile[] = [];
   for (const root of Object.keys(roots) as Array<keyof typeof HOOK_DIRS>) {
+    const parents = [];
+    for (const p of [roots[root], dirname(roots[root])]) {
+      const s = await stat(p).catch(() => null);
+      if (s) parents.push({ path: p, uid: s.uid, mode: s.mode });
+    }
     for (const dir of (await readdir(roots[root]).catch(() => [] as string[])).sort()) {
       const dirPath = join(roots[root], dir);
       const ds = await stat(dirPath).catch(() => null);
@@ -32,7 +40,7 @@ export async function scanHooks(roots: Readonly<Record<keyof typeof HOOK_DIRS, s
         out.push({
           root, dir, name, path, masked,
           executable: !masked && s.isFile() && (s.mode & 0o111) !== 0,
-          uid: s.uid, mode: s.mode, dirUid: ds.uid, dirMode: ds.mode,
+          uid: s.uid, mode: s.mode, dirUid: ds.uid, dirMode: ds.mode, parents,
         });
       }
     }
@@ -69,13 +77,26 @@ export interface HookRun {
 }
 
 /** Runs one hook; throws with its exit code (or the timeout) on failure. */
+/** Our stderr is a journal stream (we run as a systemd unit), per systemd's JOURNAL_STREAM device:inode. */
+async function stderrIsJournal(): Promise<boolean> {
+  const js = process.env.JOURNAL_STREAM;
+  if (!js) return false;
+  const s = await fstat(2).catch(() => null);
+  return s !== null && js === `${s.dev}:${s.ino}`;
+}
+
 export async function runHook(h: HookRun): Promise<void> {
   const journal = await findCommand('systemd-cat');
+  // Run by a unit, our stderr is the journal already: one copy there (tagged imgbased-hook) is enough.
+  const toStderr = !(journal && (await stderrIsJournal()));
   const jc = journal ? spawn(journal, ['-t', 'imgbased-hook'], { stdio: ['pipe', 'ignore', 'ignore'] }) : null;
   // Without a journal (systemd-cat exits at once) the lines still reach stderr; a broken pipe is not the hook's failure.
   jc?.on('error', () => undefined);
   jc?.stdin!.on('error', () => undefined);
-  const sinks = [(l: string): void => void process.stderr.write(`${l}\n`), ...(jc ? [(l: string): void => void jc.stdin!.write(`${l}\n`)] : [])];
+  const sinks = [
+    ...(toStderr ? [(l: string): void => void process.stderr.write(`${l}\n`)] : []),
+    ...(jc ? [(l: string): void => void jc.stdin!.write(`${l}\n`)] : []),
+  ];
   const env = { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8', ...h.env };
   const child = spawn(h.path, [], { cwd: '/', env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   const out = prefixer(h.name, sinks);

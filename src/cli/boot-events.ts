@@ -21,7 +21,8 @@ export async function bootEventsCommand(g: GlobalOpts): Promise<number> {
     return 0;
   }
   const status = parseBootStatus(text);
-  const runs = bootEventContexts(status).map((r) => ({ ...r, ctx: { ...r.ctx, base: parseLayerName(r.ctx.layer ?? '')?.base ?? null } }));
+  // Only the layer that booted is known to exist; a skipped one may be a name nothing has (README: no BASE for them).
+  const runs = bootEventContexts(status).map((r) => (r.event === 'boot-good' ? { ...r, ctx: { ...r.ctx, base: parseLayerName(r.ctx.layer ?? '')?.base ?? null } } : r));
   const steps = eventSteps(await scanHooks(), await readHookTimeout(), runs);
   if (g.dryRun) {
     if (g.json) printJson(planJson(steps));

@@ -57,6 +57,8 @@ export interface FoundFile {
   /** The directory it lies in: owner and mode (a writable directory lets others swap the hook). */
   dirUid: number;
   dirMode: number;
+  /** hooks.d and the directory above it: whoever can write there can rename event directories. */
+  parents?: Array<{ path: string; uid: number; mode: number }>;
 }
 
 export type HookStatus = 'run' | 'masked' | 'replaced' | 'skipped' | 'refused';
@@ -71,6 +73,11 @@ export interface ResolvedHook {
 
 /** Not owned by root, or writable by group or others: anyone but root could change what root runs. */
 function unsafe(f: FoundFile): string | null {
+  for (const p of f.parents ?? []) {
+    if (p.uid !== 0) return `${p.path} is owned by uid ${p.uid}, not root`;
+    // Sticky (like /tmp): others may write there but not rename or remove what root owns.
+    if (p.mode & 0o022 && !(p.mode & 0o1000)) return `${p.path} is writable by group or others (mode ${(p.mode & 0o777).toString(8)})`;
+  }
   if (f.dirUid !== 0) return `its directory is owned by uid ${f.dirUid}, not root`;
   if (f.dirMode & 0o022) return `its directory is writable by group or others (mode ${(f.dirMode & 0o777).toString(8)})`;
   if (f.masked) return null;

@@ -63,6 +63,11 @@ describe('resolveHooks', () => {
       expect(() => refuseUnsafe(f, ['pre-base-add'])).toThrow(/refused/);
     }
     expect(() => refuseUnsafe([file('etc', 'pre-base-add', '10-x')], ['pre-base-add'])).not.toThrow();
+    // hooks.d or the directory above it writable by others: event directories could be renamed under root.
+    const parent = (mode: number, uid = 0) => [file('etc', 'pre-base-add', '10-x', { parents: [{ path: '/etc/imgbased/hooks.d', uid, mode }] })];
+    expect(resolveHooks(parent(0o40777), 'pre-base-add')[0]!.why).toBe('/etc/imgbased/hooks.d is writable by group or others (mode 777)');
+    expect(resolveHooks(parent(0o40755, 1000), 'pre-base-add')[0]!.status).toBe('refused');
+    expect(resolveHooks(parent(0o41777), 'pre-base-add')[0]!.status).toBe('run');
     // Another event's unsafe hook does not stop this command.
     expect(() => refuseUnsafe([file('etc', 'boot-bad', '10-x', { mode: 0o100777 })], ['pre-base-add'])).not.toThrow();
   });
