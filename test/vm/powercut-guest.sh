@@ -51,6 +51,13 @@ cmd_layer-add() { CMD=(layer --add Image-2.0-0); }
 # The fixture's Image-2.0-0+1 first; once it is gone, a fresh layer made for the purpose.
 LR_TARGET=''
 setup_layer-remove() {
+  if [ "$MODE" != mid ]; then
+    # The same plan at every point: the sole layer of Image-2.0-0 (its removal also drops the base's kernel copy).
+    while [ "$(layers_of Image-2.0-0 | wc -l)" -gt 1 ]; do imgbase layer --remove "$(layers_of Image-2.0-0 | head -n1)" || return 1; done
+    [ -n "$(layers_of Image-2.0-0)" ] || imgbase layer --add Image-2.0-0 || return 1
+    LR_TARGET=$(layers_of Image-2.0-0)
+    [ "$(running_lv)" != "$LR_TARGET" ]; return
+  fi
   if lv_exists Image-2.0-0+1 && [ "$(running_lv)" != Image-2.0-0+1 ]; then LR_TARGET=Image-2.0-0+1; return 0; fi
   imgbase layer --add Image-2.0-0 || return 1
   LR_TARGET=$(layers_of Image-2.0-0 | tail -n1)
@@ -157,6 +164,8 @@ run_point() {
     else N=$(( (count + 1) / 2 )); fi
     "cmd_$verb"  # the command may depend on N (matrix alternation)
   fi
+  # A plan longer than the first one (state differs): go on to its last step.
+  [ "$count" -gt "$COUNT" ] && COUNT=$count
   point_name "$verb"
   cp "$plan" "$O/$P.plan.json"
   mark "$P.count" "$count"
@@ -228,6 +237,8 @@ pc_main() {
   if [ "$PRELUDE" = 0 ]; then
     if declare -F prelude >/dev/null; then prelude || { mark pc.error prelude; return 1; }; fi
     PRELUDE=1; save_state
+    # A prelude that changes the boot default takes effect from the next boot: reboot once into it.
+    if [ "${PRELUDE_REBOOT:-0}" = 1 ]; then sync; mark pc.prelude-reboot "$BOOTS"; systemctl reboot; sleep 600; return 1; fi
   fi
   if [ "$PHASE" = cut ]; then verify_point "${VERBS[$IDX]}"; next_point; fi
   while [ "$IDX" -lt "${#VERBS[@]}" ]; do

@@ -37,7 +37,7 @@ export function guestScript(verbs: readonly string[], mode: 'mid' | 'all' | 'at'
     `MODE=${mode}`,
     `AT_N=${opts.at ?? 0}`,
     `MAX_BOOTS=${opts.maxBoots}`,
-    opts.prelude ? `prelude() {\n${opts.prelude}\n}` : '',
+    opts.prelude ? `prelude() {\n${opts.prelude}\n}\nPRELUDE_REBOOT=1` : '',
     '. "$LAB_SHARE/powercut.sh"',
     'pc_main',
     '',

@@ -141,6 +141,8 @@ describe.runIf(process.env.IMGBASED_POWERCUT === 'all')('power-cut matrix: every
       expect(v, `${verb} did not run`).toBeDefined();
       expect(v!.runs.flatMap((r) => r.problems)).toEqual([]);
       expect(v!.count).toBeGreaterThan(0);
+      // The verb's setup keeps its plan the same at every point (else the points are not one matrix).
+      expect(new Set(v!.points.map((p) => p.fields.count)).size, 'plan length varied between points').toBe(1);
       // Every N=1..count cut and verified exactly once.
       expect(v!.points.map((p) => p.n).sort((a, b) => a - b)).toEqual(Array.from({ length: v!.count }, (_, i) => i + 1));
       const bad = v!.points.filter((p) => p.problems.length > 0).map(describePoint);
