@@ -29,7 +29,12 @@ export function healthFindings(inv: Inventory, thresholdPercent: number): Findin
       message: `thin pool metadata ${s.metadataPercent.toFixed(2)} % used (threshold ${thresholdPercent} %)`,
     });
   }
-  out.push({ check: 'bases', ok: inv.bases.length > 0, message: `${inv.bases.length} base(s), ${inv.layers.length} layer(s)` });
+  // An empty layout (tagged VG and pool, no base yet, e.g. after repair undid an interrupted layout --init) is valid:
+  // 'base --add' or 'layout --init' fill it.
+  out.push({
+    check: 'bases', ok: true,
+    message: inv.bases.length > 0 ? `${inv.bases.length} base(s), ${inv.layers.length} layer(s)` : "no bases yet: an empty layout ('imgbase layout --init' or 'imgbase base --add' adds one)",
+  });
   for (const p of inv.problems) out.push({ check: p.kind, ok: false, message: p.message });
   return out;
 }

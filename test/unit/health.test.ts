@@ -30,4 +30,9 @@ describe('check findings', () => {
     const bad = healthFindings(buildInventory(recs), 80).filter((x) => !x.ok).map((x) => x.check);
     expect(bad).toEqual(expect.arrayContaining(['base-writable', 'half-created']));
   });
+  it('an empty layout (no base yet) is healthy and says so', () => {
+    const f = healthFindings(buildInventory(host(30, 10).slice(0, 1)), 80);
+    expect(f.every((x) => x.ok)).toBe(true);
+    expect(f.find((x) => x.check === 'bases')?.message).toMatch(/no bases yet/);
+  });
 });
