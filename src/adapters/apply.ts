@@ -215,13 +215,14 @@ export async function applyPlan(steps: readonly Step[], opts: ApplyOptions = {})
   const fault = parseFault(process.env.IMGBASED_FAULT);
   let undo: Undo[] = [];
   let forward = 0;
+  const step = opts.perform ?? ((x: Step) => perform(x, opts));
   const postFailures: string[] = [];
   for (const [i, s] of steps.entries()) {
     const n = i + 1;
     log.debug(`step ${n}: ${describeStep(s)}`);
     if (s.kind === 'hook' && s.phase === 'post') {
       // The work is done: a failing post- hook is reported, the other hooks still run, nothing is undone.
-      await (opts.perform ?? ((x: Step) => perform(x, opts)))(s).catch((e: unknown) => {
+      await step(s).catch((e: unknown) => {
         log.warn((e as Error).message);
         postFailures.push(s.path);
       });
@@ -231,7 +232,7 @@ export async function applyPlan(steps: readonly Step[], opts: ApplyOptions = {})
       if (fault?.at === 'fail' && (fault.step === n || (fault.step === null && fault.kind === s.kind))) {
         throw new ImgbasedError(`injected fault at step ${n} (${s.kind})`);
       }
-      const u = await (opts.perform ?? ((x: Step) => perform(x, opts)))(s);
+      const u = await step(s);
       if (undoClass(s) === 'forward') {
         // Nothing before an irreversible step can be undone meaningfully: repair finishes from here.
         forward = n;

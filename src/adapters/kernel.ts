@@ -2,7 +2,7 @@
 // is assembled in a temporary directory that is renamed into place, so /boot never holds half a kernel copy under
 // the name an entry uses; into an existing directory (kernel-install) each file is written under a temporary name
 // and renamed, and older files there go only in the plan's last phase.
-import { copyFile, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { ImgbasedError } from '../core/errors';
 import { KERNEL_RE, OS_RELEASE_COPY, TEMP_MARK, initrdNamesFor } from '../core/boot-plan';
@@ -12,7 +12,6 @@ import { atomicWrite, fsyncPath } from './atomic';
 import { fsType, pathExists, withMounted } from './fs';
 import { activateLv, deactivateLv, lvPath } from './lvm';
 import { log } from './log';
-import { readFile } from 'node:fs/promises';
 
 /** Kernel files found in a tree, as absolute paths on this system. */
 export interface KernelFiles {

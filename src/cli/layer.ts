@@ -56,7 +56,7 @@ async function add(target: string | undefined, g: GlobalOpts, timeoutS: number):
   }
   return withLock(async () => {
     // The base's tree is read (for its kernel) only when /boot has no copy of it yet.
-    const input = await readSnapshots({ bases: (inv) => (requireLayout(inv) && [layerOrigin(inv, target).base]) || [] });
+    const input = await readSnapshots({ bases: (inv) => [layerOrigin(requireLayout(inv).inv, target).base] });
     const plan = planLayerAdd(input, target);
     await execute(plan, g);
     if (g.dryRun) return 0;

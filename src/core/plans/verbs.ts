@@ -7,7 +7,7 @@ import { layerName, parseLayerName, parseNvr, validateLayerName } from '../namin
 import { roomFor } from '../space';
 import type { KernelSource, Step } from '../steps';
 import { kernelDirPath } from '../boot-plan';
-import { bootLayers, compose, type Plan, type PlanInput } from './compose';
+import { compose, type Plan, type PlanInput } from './compose';
 
 function layout(input: PlanInput): { vg: string; pool: LvRecord } {
   const { inv } = input;
@@ -236,4 +236,3 @@ export function planKernelInstall(input: PlanInput, layer: string, source: Kerne
   });
 }
 
-export { bootLayers };
