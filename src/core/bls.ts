@@ -187,6 +187,9 @@ export function rootLvOf(root: string, vg: string): string | null {
   return null;
 }
 
+/** Seconds a panicking kernel waits before it reboots, added to entries whose template has no panic=. */
+export const PANIC_REBOOT_S = 10;
+
 export interface LayerCmdlineInput {
   /** Template command line (e.g. the running host's or another layer's entry). */
   template: string;
@@ -198,7 +201,7 @@ export interface LayerCmdlineInput {
 
 /**
  * The template with root=/dev/VG/LAYER, rd.lvm.lv=VG/LAYER and imgbased.layer=LAYER set (replaced in place, else
- * root= goes first, rd.lvm.lv= right after root= and imgbased.layer= last). Boot-loader-only words (BOOT_IMAGE=, initrd=) are
+ * root= goes first, rd.lvm.lv= right after root= and imgbased.layer= last), and panic=10 when it has no panic=. Boot-loader-only words (BOOT_IMAGE=, initrd=) are
  * dropped; rd.lvm.lv= naming the template's own root LV or another base/layer is dropped, others (swap) stay.
  * Redundant on purpose: stock dracut boots the entry from root=/rd.lvm.lv= even without our module.
  */
@@ -243,6 +246,8 @@ export function layerCmdline(input: LayerCmdlineInput): string {
   if (!placed.root) out.unshift(want.root);
   if (!placed.lvm) out.splice(out.indexOf(want.root) + 1, 0, want.lvm);
   if (!placed.layer) out.push(want.layer);
+  // A kernel panic (a dead init, a garbage initramfs) must come back to GRUB, where boot counting falls back.
+  if (!tokens.some((t) => tokenKey(t) === 'panic')) out.push(`panic=${PANIC_REBOOT_S}`);
   return out.join(' ');
 }
 

@@ -6,6 +6,7 @@ import { ImgbasedError } from './errors';
 import { GRUB_STUB_VERSION, grubStubVersion, renderGrubMenu } from './grub-script';
 import { compareLayerNames, parseLayerName, type Nvr } from './naming';
 import type { KernelSource, Step } from './steps';
+import { ARM_KEYS, ENV } from './boot-state';
 
 import { ENTRIES_SUBDIR, KERNEL_SUBDIR } from './paths';
 
@@ -125,6 +126,8 @@ export class BootSim {
   readonly env: Map<string, string>;
   /** Owners with a kernel copy on /boot (after the steps planned so far). */
   readonly dirs = new Map<string, KernelDir>();
+  /** Layers tagged bad (after the steps planned so far): the menu lists them last and never as the default. */
+  bad = new Set<string>();
 
   constructor(readonly snap: BootSnapshot) {
     for (const e of snap.entries) if (e.layer !== null) this.entries.set(e.layer, e.text);
@@ -209,10 +212,10 @@ function menuText(sim: BootSim): string {
       // unparsable: no menu entry
     }
   }
-  return renderGrubMenu({ entries: entries.sort((a, b) => -compareLayerNames(a.layer, b.layer)) });
+  return renderGrubMenu({ entries: entries.sort((a, b) => -compareLayerNames(a.layer, b.layer)), bad: sim.bad });
 }
 
-function menuStep(sim: BootSim): Step[] {
+export function menuStep(sim: BootSim): Step[] {
   if (!sim.managesMenu()) return [];
   const content = menuText(sim);
   if (content === sim.menu) return [];
@@ -224,7 +227,7 @@ function menuStep(sim: BootSim): Step[] {
   return [step];
 }
 
-function settle(sim: BootSim, steps: Step[]): Step[] {
+export function settle(sim: BootSim, steps: Step[]): Step[] {
   return steps.length === 0 ? [] : [...steps, { kind: 'settle-boot', dir: sim.snap.bootDir, xfs: sim.snap.xfs }];
 }
 
@@ -249,14 +252,20 @@ export function detachSteps(sim: BootSim, keep: ReadonlySet<string>): Step[] {
   const g = sim.snap.grub;
   const kept = new Set([...keep].map(entryId));
   if (g) {
-    for (const key of ['saved_entry', 'next_entry']) {
+    const unset = (key: string): void => {
+      const v = sim.env.get(key);
+      if (v === undefined) return;
+      steps.push({ kind: 'grubenv-unset', file: g.paths.env, key, previous: v });
+      sim.env.delete(key);
+    };
+    for (const key of ['saved_entry', 'next_entry', ENV.fallback]) {
       const v = sim.env.get(key);
       // A pointer at an entry that is gone would leave GRUB on menu entry 0, which may not be ours.
-      if (v && v.startsWith(ENTRY_PREFIX) && !kept.has(v)) {
-        steps.push({ kind: 'grubenv-unset', file: g.paths.env, key, previous: v });
-        sim.env.delete(key);
-      }
+      if (v && v.startsWith(ENTRY_PREFIX) && !kept.has(v)) unset(key);
     }
+    // A try armed for a layer that goes away is no try.
+    const t = sim.env.get(ENV.try);
+    if (t && !keep.has(t)) ARM_KEYS.forEach(unset);
   }
   return settle(sim, steps);
 }

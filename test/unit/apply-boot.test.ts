@@ -42,7 +42,7 @@ describe('boot sync (planSync + applyPlan) on a temporary /boot', () => {
     expect(e.title).toBe('Test OS A-1-0 (A-1-0+2)');
     expect(e.linux).toBe('/imgbased/A-1-0/vmlinuz-6.1.0-5-amd64');
     expect(e.initrd).toEqual(['/imgbased/A-1-0/initrd.img-6.1.0-5-amd64']);
-    expect(e.options).toEqual(['root=/dev/HostVG/A-1-0+2 rd.lvm.lv=HostVG/A-1-0+2 ro console=ttyS0 imgbased.layer=A-1-0+2']);
+    expect(e.options).toEqual(['root=/dev/HostVG/A-1-0+2 rd.lvm.lv=HostVG/A-1-0+2 ro console=ttyS0 imgbased.layer=A-1-0+2 panic=10']);
     expect(readFileSync(join(t.boot, 'imgbased/A-1-0/vmlinuz-6.1.0-5-amd64'), 'utf8')).toBe('kernel of A-1-0');
     expect(readFileSync(join(t.boot, 'imgbased/A-1-0/initrd.img-6.1.0-5-amd64'), 'utf8')).toBe('initrd of A-1-0');
     expect(readFileSync(join(t.boot, 'imgbased/A-1-0/os-release'), 'utf8')).toContain('Test OS');
@@ -123,7 +123,7 @@ describe('boot sync (planSync + applyPlan) on a temporary /boot', () => {
     writeFileSync(f, readFileSync(f, 'utf8').replace(/^options .*$/m, 'options root=/dev/sda9 quiet splash'));
     const plan = await t.sync(['A-1-0'], ['A-1-0+1']);
     expect(kinds(plan.steps)).toEqual(['write-entry', 'settle-boot']);
-    expect(parseBls(readFileSync(f, 'utf8')).options).toEqual(['root=/dev/HostVG/A-1-0+1 rd.lvm.lv=HostVG/A-1-0+1 quiet splash imgbased.layer=A-1-0+1']);
+    expect(parseBls(readFileSync(f, 'utf8')).options).toEqual(['root=/dev/HostVG/A-1-0+1 rd.lvm.lv=HostVG/A-1-0+1 quiet splash imgbased.layer=A-1-0+1 panic=10']);
   });
 
   it("uses a layer's own kernel directory (kernel-install) over its base's copy", async () => {

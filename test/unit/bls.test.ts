@@ -101,17 +101,17 @@ describe('layer cmdline', () => {
   const base = { vg: 'HostVG', layer: 'debian-12-1+2' };
   it('replaces root, rd.lvm.lv of the old root, keeps the rest in place', () => {
     expect(layerCmdline({ ...base, template: 'BOOT_IMAGE=/vmlinuz-6.1 root=/dev/mapper/HostVG-root ro rd.lvm.lv=HostVG/root rd.lvm.lv=HostVG/swap console=ttyS0 quiet' }))
-      .toBe('root=/dev/HostVG/debian-12-1+2 ro rd.lvm.lv=HostVG/debian-12-1+2 rd.lvm.lv=HostVG/swap console=ttyS0 quiet imgbased.layer=debian-12-1+2');
+      .toBe('root=/dev/HostVG/debian-12-1+2 ro rd.lvm.lv=HostVG/debian-12-1+2 rd.lvm.lv=HostVG/swap console=ttyS0 quiet imgbased.layer=debian-12-1+2 panic=10');
   });
   it('inserts when absent and replaces an older imgbased.layer', () => {
     expect(layerCmdline({ ...base, template: 'ro quiet imgbased.layer=latest' }))
-      .toBe('root=/dev/HostVG/debian-12-1+2 rd.lvm.lv=HostVG/debian-12-1+2 ro quiet imgbased.layer=debian-12-1+2');
+      .toBe('root=/dev/HostVG/debian-12-1+2 rd.lvm.lv=HostVG/debian-12-1+2 ro quiet imgbased.layer=debian-12-1+2 panic=10');
     expect(layerCmdline({ ...base, template: '' }))
-      .toBe('root=/dev/HostVG/debian-12-1+2 rd.lvm.lv=HostVG/debian-12-1+2 imgbased.layer=debian-12-1+2');
+      .toBe('root=/dev/HostVG/debian-12-1+2 rd.lvm.lv=HostVG/debian-12-1+2 imgbased.layer=debian-12-1+2 panic=10');
   });
   it('is idempotent and drops other layers rd.lvm.lv', () => {
     const once = layerCmdline({ ...base, template: 'root=/dev/HostVG/debian-12-1+1 rd.lvm.lv=HostVG/debian-12-1+1 rd.lvm.lv=HostVG/debian-12-1 ro', imgbasedLvs: ['debian-12-1'] });
-    expect(once).toBe('root=/dev/HostVG/debian-12-1+2 rd.lvm.lv=HostVG/debian-12-1+2 ro imgbased.layer=debian-12-1+2');
+    expect(once).toBe('root=/dev/HostVG/debian-12-1+2 rd.lvm.lv=HostVG/debian-12-1+2 ro imgbased.layer=debian-12-1+2 panic=10');
     expect(layerCmdline({ ...base, template: once })).toBe(once);
   });
   it('keeps quoted arguments byte for byte', () => {

@@ -68,7 +68,7 @@ describe.skipIf(!hasGrub)('grub/42_imgbased', () => {
     const ids = [...menu.matchAll(/--id '([^']+)'/g)].map((m) => m[1]);
     expect(ids).toEqual(['imgbased-B-2-0_2', 'imgbased-B-2-0_1', 'imgbased-A-1-0_1']);
     expect(menu).toContain(`menuentry 'Bob'\\''s "OS" $HOME \\x ; { } (B-2-0+2)'`);
-    expect(menu).toMatch(/\tlinux "\$\{imgbased_boot\}"\/imgbased\/B-2-0\/vmlinuz-6.1.0-4-amd64 root=\/dev\/HostVG\/B-2-0\+2 rd.lvm.lv=HostVG\/B-2-0\+2 ro console=ttyS0,115200 quiet imgbased.layer=B-2-0\+2\n/);
+    expect(menu).toMatch(/\tlinux "\$\{imgbased_boot\}"\/imgbased\/B-2-0\/vmlinuz-6.1.0-4-amd64 root=\/dev\/HostVG\/B-2-0\+2 rd.lvm.lv=HostVG\/B-2-0\+2 ro console=ttyS0,115200 quiet imgbased.layer=B-2-0\+2 panic=10\n/);
     expect(menu).toContain("set imgbased_default='imgbased-B-2-0_2'");
     expect(menu).not.toContain('Other');
     execFileSync('grub-script-check', [join(dir, 'boot/grub/imgbased.cfg')]);

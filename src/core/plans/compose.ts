@@ -14,12 +14,14 @@
 //  10. post- hooks (their failure keeps the work); pre- hooks come before step 1 and abort the command
 import { TAGS, type Inventory, type LvRecord } from '../inventory';
 import {
-  BootSim, OS_RELEASE_COPY, gcSteps, initrdNamesFor, attachSteps, kernelCopySteps, layersWithoutKernel, tempSteps, detachSteps, type BootLayer,
+  BootSim, OS_RELEASE_COPY, gcSteps, menuStep, settle, initrdNamesFor, attachSteps, kernelCopySteps, layersWithoutKernel, tempSteps, detachSteps, type BootLayer,
   type BootSnapshot, type Wanted,
 } from '../boot-plan';
 import { compareLayerNames, parseLayerName } from '../naming';
 import { hookEnv, refuseUnsafe, resolveHooks, type FoundFile, type HookContext, type HookEvent } from '../hooks';
 import type { KernelSource, Step } from '../steps';
+import { tagState } from '../boot-state';
+import type { BootConfig } from '../boot-config';
 
 /** What a plan is computed from: snapshots read before planning (nothing is read again while it runs). */
 export interface PlanInput {
@@ -35,6 +37,10 @@ export interface PlanInput {
   /** Files found in the hook directories, and the per-hook timeout. */
   hooks: readonly FoundFile[];
   hookTimeoutS: number;
+  /** Boot counting settings (/etc/imgbased/boot.conf); defaults when absent. */
+  config?: BootConfig;
+  /** The time the command runs at: state tags and arm ids are stamped with it. */
+  now?: Date;
 }
 
 export interface Plan {
@@ -56,6 +62,8 @@ export interface Change {
   newLayers?: BootLayer[];
   /** grubenv-set / grubenv-unset steps, applied once the entries and menu are in place. */
   env?: Step[];
+  /** Boot state tags changed after the grubenv steps (then the menu follows them): blessing, re-arming. */
+  after?: Step[];
   /** Kernel copies a verb makes itself (kernel-install into a layer's own directory). */
   kernelCopies?: Step[];
   dropOwn?: ReadonlySet<string>;
@@ -110,6 +118,15 @@ export function compose(input: PlanInput, c: Change): Plan {
   const incomplete = new Set(input.records.filter((r) => r.vg === vg && r.tags.includes(TAGS.incomplete)).map((r) => r.name));
   const pre = eventSteps(input.hooks, input.hookTimeoutS, (c.events ?? []).filter((e) => e.event.startsWith('pre-')));
   const post = eventSteps(input.hooks, input.hookTimeoutS, (c.events ?? []).filter((e) => !e.event.startsWith('pre-')));
+  const tags = new Map(input.inv.layers.map((l) => [l.name, new Set(l.lv.tags)]));
+  const retag = (ss: readonly Step[]): void => {
+    for (const s of ss) {
+      if (s.kind === 'lv-tag' && s.vg === vg) tags.get(s.lv)?.add(s.tag);
+      if (s.kind === 'lv-untag' && s.vg === vg) tags.get(s.lv)?.delete(s.tag);
+    }
+    sim.bad = new Set([...tags].filter(([, t]) => tagState([...t])?.state === 'bad').map(([n]) => n));
+  };
+  retag(c.pre ?? []);
   const steps: Step[] = [...pre, ...tempSteps(sim)];
   for (const lv of c.remove ?? []) if (!incomplete.has(lv)) steps.push({ kind: 'lv-tag', vg, lv, tag: TAGS.incomplete });
   steps.push(...(c.pre ?? []));
@@ -131,6 +148,10 @@ export function compose(input: PlanInput, c: Change): Plan {
   for (const lv of c.complete ?? []) steps.push({ kind: 'lv-untag', vg, lv, tag: TAGS.incomplete });
   const attach = attachSteps(sim, wanted, c.env ?? []);
   steps.push(...attach.steps);
+  if (c.after && c.after.length > 0) {
+    retag(c.after);
+    steps.push(...c.after, ...settle(sim, menuStep(sim)));
+  }
   steps.push(...gcSteps(sim, wanted), ...post);
   const fresh = new Set((c.newLayers ?? []).map((l) => l.name));
   const notes = [...attach.notes];

@@ -8,6 +8,7 @@ import { roomFor } from '../space';
 import type { KernelSource, Step } from '../steps';
 import { kernelDirPath } from '../boot-plan';
 import { compose, type Plan, type PlanInput } from './compose';
+import { armNewLayer } from './boot-verbs';
 
 function layout(input: PlanInput): { vg: string; pool: LvRecord } {
   const { inv } = input;
@@ -88,6 +89,8 @@ export function planLayerAdd(input: PlanInput, target: string | undefined): Plan
   const isDefault = probe.steps.some((s) => s.kind === 'write-entry' && s.layer === name) && (!saved || saved === entryId(name));
   const plan = compose(input, {
     ...change,
+    // Boot counting: the new default is armed; it must come up (be blessed) within its tries or GRUB goes back.
+    env: isDefault ? armNewLayer(input, name) : [],
     events: [
       { event: 'pre-layer-add', ctx },
       { event: 'post-layer-add', ctx, newRoot },
