@@ -19,6 +19,7 @@ const VERBS: Record<string, Verb> = {
   w: { usage: async () => (await import('./cli/w')).usage, run: async (a, g) => (await import('./cli/w')).wCommand(a, g) },
   check: { usage: async () => (await import('./cli/check')).usage, run: async (a, g) => (await import('./cli/check')).checkCommand(a, g) },
   boot: { usage: async () => (await import('./cli/boot')).usage, run: async (a, g) => (await import('./cli/boot')).bootCommand(a, g) },
+  rollback: { usage: async () => (await import('./cli/rollback')).usage, run: async (a, g) => (await import('./cli/rollback')).rollbackCommand(a, g) },
   hooks: { usage: async () => (await import('./cli/hooks')).usage, run: async (a, g) => (await import('./cli/hooks')).hooksCommand(a, g) },
 };
 
@@ -32,7 +33,8 @@ verbs:
   layer    add, remove and list layers
   w        which layer is running
   check    health of the thin pool and the layout (exit 1 when degraded)
-  boot     boot entries per layer: --list, --sync, --set-default, --next, --status
+  boot     boot entries per layer: --list, --sync, --set-default, --next, --status, --tries, --assess
+  rollback make the previous good layer the default again
   hooks    lifecycle hooks: --list what runs for each event
 
 'imgbase <verb> --help' describes a verb. Exit status: 0 ok, 1 failed (or check: degraded), 2 usage error,

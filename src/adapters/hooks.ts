@@ -12,6 +12,13 @@ import { findCommand } from './exec';
 import { log } from './log';
 
 export const HOOKS_CONF = '/etc/imgbased/hooks.conf';
+
+/** A hook (or health check) that failed: `short` is "exit N" or "killed after N s". */
+export class HookFailure extends ImgbasedError {
+  constructor(message: string, readonly short: string) {
+    super(message);
+  }
+}
 const fstat = promisify(fstatCb);
 
 async function isDevNullLink(p: string): Promise<boolean> {
@@ -70,6 +77,8 @@ function prefixer(name: string, sinks: Array<(line: string) => void>): { push: (
 }
 
 export interface HookRun {
+  /** Journal identifier of its output (systemd-cat -t). */
+  tag?: string;
   name: string;
   path: string;
   env: Record<string, string>;
@@ -89,7 +98,7 @@ export async function runHook(h: HookRun): Promise<void> {
   const journal = await findCommand('systemd-cat');
   // Run by a unit, our stderr is the journal already: one copy there (tagged imgbased-hook) is enough.
   const toStderr = !(journal && (await stderrIsJournal()));
-  const jc = journal ? spawn(journal, ['-t', 'imgbased-hook'], { stdio: ['pipe', 'ignore', 'ignore'] }) : null;
+  const jc = journal ? spawn(journal, ['-t', h.tag ?? 'imgbased-hook'], { stdio: ['pipe', 'ignore', 'ignore'] }) : null;
   // Without a journal (systemd-cat exits at once) the lines still reach stderr; a broken pipe is not the hook's failure.
   jc?.on('error', () => undefined);
   jc?.stdin!.on('error', () => undefined);
@@ -120,7 +129,7 @@ export async function runHook(h: HookRun): Promise<void> {
   out.end();
   err.end();
   jc?.stdin!.end();
-  if (timedOut) throw new ImgbasedError(`hook ${h.path} did not finish within ${h.timeoutS} s and was killed with its children`);
-  if (code !== 0) throw new ImgbasedError(`hook ${h.path} exited ${code}`);
+  if (timedOut) throw new HookFailure(`hook ${h.path} did not finish within ${h.timeoutS} s and was killed with its children`, `killed after ${h.timeoutS} s`);
+  if (code !== 0) throw new HookFailure(`hook ${h.path} exited ${code}`, `exit ${code}`);
   log.debug(`hook ${h.path}: ok`);
 }

@@ -16,6 +16,9 @@ import { KERNEL_SUBDIR } from '../core/boot-plan';
 import { renderGrubStub } from '../core/grub-script';
 import { latestLayer } from '../core/inventory';
 import { planBootChoice, planKernelInstall, planSync } from '../core/plans/verbs';
+import { planArm } from '../core/plans/boot-verbs';
+import { parseTries } from '../core/boot-state';
+import { validateLayerName } from '../core/naming';
 import { DEFAULT_BOOT_DIR, findGrub, listBootEntries, readGrubEnv, readKernelDir, type ListedEntry } from '../adapters/boot-read';
 import { hostKernelSource } from '../adapters/kernel';
 import { withLock } from '../adapters/lock';
@@ -29,6 +32,8 @@ export const usage = `usage: imgbase boot --list [--json]
        imgbase boot --set-default LAYER|latest
        imgbase boot --next LAYER
        imgbase boot --status [--json]
+       imgbase boot --tries N LAYER [--dry-run]
+       imgbase boot --assess [--dry-run]
 
   --list             boot entries: ours (one per layer, newest first; * default, > next boot) and others
   --sync             create missing entries, update ours, remove ours whose layer is gone, drop kernel copies
@@ -37,7 +42,12 @@ export const usage = `usage: imgbase boot --list [--json]
   --set-default L    boot layer L by default from now on (GRUB saved_entry=imgbased-L); 'latest' goes back to
                      the default of booting the newest layer
   --next L           boot layer L once, on the next boot only (GRUB next_entry=imgbased-L)
-  --status           which layer this boot chose and why (from the initramfs)
+  --status           each layer's boot state (new / trying N left / good / bad + why) and this boot's story:
+                     requested, booted, fallbacks at GRUB, initramfs and health-check level
+  --tries N LAYER    (re)arm LAYER for N boots (1-9) and make it the default: it must be blessed (come up and
+                     pass its required health checks) within N boots, or GRUB boots the previous good layer
+  --assess           run the health checks and bless or mark bad this boot's layer (run once per boot by
+                     imgbased-boot-assess.service; a second run in the same boot does nothing)
   --boot-dir DIR     $BOOT (default /boot)
 
 The GRUB menu: /etc/grub.d/42_imgbased puts a stub in grub.cfg (once, via update-grub) that sources
@@ -49,10 +59,12 @@ export async function bootCommand(argv: string[], g: GlobalOpts): Promise<number
   // Internal entry points used by the grub.d script and the kernel-install plugin: argv taken as given.
   if (argv[0] === '--grub-stub') return grubStubCommand(argv.slice(1));
   if (argv[0] === '--kernel-install') return kernelInstallCommand(argv.slice(1), g);
-  if (argv[0] === '--events') return (await import('./boot-events')).bootEventsCommand(g);
-  const args = parseVerbArgs(argv, { verb: 'boot', boolean: ['list', 'sync', 'status'], string: ['set-default', 'next', 'boot-dir'], usage });
-  const action = chooseAction(args, ['list', 'sync', 'set-default', 'next', 'status'], 'boot');
+  // --events: the name of the boot hooks' entry point before health checks existed.
+  if (argv[0] === '--assess' || argv[0] === '--events') return (await import('./boot-assess')).bootAssessCommand(g);
+  const args = parseVerbArgs(argv, { verb: 'boot', boolean: ['list', 'sync', 'status'], string: ['set-default', 'next', 'boot-dir', 'tries'], usage });
+  const action = chooseAction(args, ['list', 'sync', 'set-default', 'next', 'status', 'tries'], 'boot');
   const bootDir = optValue(args, 'boot-dir', 'boot') ?? DEFAULT_BOOT_DIR;
+  if (action === 'tries') return arm(args, bootDir, g);
   if (args._.length > 0) throw new UsageError(`boot: unexpected argument ${args._[0]}`, { hint: "see 'imgbase boot --help'" });
   switch (action) {
     case 'status': {
@@ -75,8 +87,28 @@ export async function bootCommand(argv: string[], g: GlobalOpts): Promise<number
     case 'next':
       return setEnv('next_entry', optValue(args, 'next', 'boot')!, bootDir, g, lockTimeout(args));
     default:
-      throw new UsageError('boot: choose --list, --sync, --set-default, --next or --status', { hint: "see 'imgbase boot --help'" });
+      throw new UsageError('boot: choose --list, --sync, --set-default, --next, --status, --tries or --assess', { hint: "see 'imgbase boot --help'" });
   }
+}
+
+async function arm(args: Parameters<typeof optValue>[0], bootDir: string, g: GlobalOpts): Promise<number> {
+  let tries: number;
+  try {
+    tries = parseTries(optValue(args, 'tries', 'boot')!, 'boot --tries');
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  if (args._.length !== 1) throw new UsageError('boot --tries: expected one LAYER', { hint: 'imgbase boot --tries N LAYER' });
+  const layer = String(args._[0]);
+  const bad = validateLayerName(layer);
+  if (bad) throw new UsageError(`boot --tries: ${bad}`);
+  return withLock(async () => {
+    const input = await readSnapshots({ bootDir });
+    requireLayout(input.inv);
+    await execute(planArm(input, layer, tries), g);
+    if (!g.dryRun) console.log(`boot: ${layer} is the default, armed for ${tries} ${tries === 1 ? 'try' : 'tries'}`);
+    return 0;
+  }, { timeoutS: lockTimeout(args) });
 }
 
 interface BootChoice {

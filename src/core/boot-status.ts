@@ -30,6 +30,8 @@ export interface BootStatus {
   device?: string | null;
   /** When the selector got there, seconds since the kernel started (CLOCK_MONOTONIC, as systemd's timestamps). */
   timing?: BootTiming;
+  /** No layer was usable and the root= device was booted instead (its path), as the last resort. */
+  lastResort?: string | null;
 }
 
 export interface BootTiming {
@@ -57,6 +59,7 @@ export function renderBootStatus(s: BootStatus): string {
   if (s.vg !== undefined) out.vg = s.vg;
   if (s.device !== undefined) out.device = s.device;
   if (s.timing !== undefined) out.timing = s.timing;
+  if (s.lastResort) out.lastResort = s.lastResort;
   return `${JSON.stringify(out, null, 2)}\n`;
 }
 
@@ -99,6 +102,7 @@ export function parseBootStatus(text: string): BootStatus {
   };
   if ('vg' in o) s.vg = strOrNull('vg');
   if ('device' in o) s.device = strOrNull('device');
+  if (typeof o.lastResort === 'string') s.lastResort = o.lastResort;
   const timing = parseTiming(o.timing);
   if (timing) s.timing = timing;
   return s;

@@ -96,9 +96,13 @@ function byName(a: string, b: string): number {
  * (and a mask there hides /usr/lib's); within one root an event's own directory wins over an alias's.
  */
 export function resolveHooks(found: readonly FoundFile[], event: HookEvent): ResolvedHook[] {
-  const dirs = eventDirs(event);
+  return resolveDirs(found, eventDirs(event));
+}
+
+/** The same rules for any set of directory names (the first one outranks the others): hooks and health checks. */
+export function resolveDirs(found: readonly FoundFile[], dirs: readonly string[]): ResolvedHook[] {
   const mine = found.filter((f) => dirs.includes(f.dir));
-  const rank = (f: FoundFile): number => (f.root === 'etc' ? 0 : 2) + (f.dir === event ? 0 : 1);
+  const rank = (f: FoundFile): number => (f.root === 'etc' ? 0 : 2) + (f.dir === dirs[0] ? 0 : 1);
   const names = [...new Set(mine.map((f) => f.name))].sort(byName);
   const out: ResolvedHook[] = [];
   for (const name of names) {

@@ -5,6 +5,10 @@
 export const RUN_DIR = '/run/imgbased';
 /** Written once per boot by `imgbase initrd select`; read by `imgbase boot --status`. */
 export const BOOT_STATUS_PATH = `${RUN_DIR}/boot-status.json`;
+/** Written once per boot by `imgbase boot --assess` (health checks, verdicts, GRUB's fallback); read by --status. */
+export const HEALTH_PATH = `${RUN_DIR}/health.json`;
+/** Created exclusively by the first `boot --assess` of a boot: a second one does nothing. */
+export const ASSESSED_MARKER = `${RUN_DIR}/boot-assessed`;
 /** One writer at a time: the userland write verbs take it (adapters/lock). */
 export const LOCK_DIR = `${RUN_DIR}/lock`;
 /** Temporary mount points of LVs read or written by userland (adapters/fs). */

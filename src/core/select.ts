@@ -17,6 +17,8 @@ export interface SelectInput {
   unusable?: ReadonlyMap<string, string>;
   /** Boot counting: a layer with 0 tries left is skipped. */
   triesLeft?: ReadonlyMap<string, number>;
+  /** Layers marked bad (boot counting): never chosen by themselves; one requested by name still boots. */
+  bad?: ReadonlySet<string>;
 }
 
 export const MAX_LAYER_ARG = 128;
@@ -83,13 +85,16 @@ export function bootCandidates(input: SelectInput): Candidate[] {
   for (const layer of new Set(p.order)) {
     const why = input.unusable?.get(layer);
     const tries = input.triesLeft?.get(layer);
-    if (why !== undefined || (tries !== undefined && tries <= 0)) {
+    const asked = layer === input.requested;
+    const bad = input.bad?.has(layer) === true;
+    if (why !== undefined || (tries !== undefined && tries <= 0) || (bad && !asked)) {
       if (out.length === 0) {
-        const who = layer === input.requested ? `requested layer ${layer}` : `layer ${layer}`;
-        notes.push(why !== undefined ? `${who} unusable: ${why}` : `${who} has no boot tries left`);
+        const who = asked ? `requested layer ${layer}` : `layer ${layer}`;
+        notes.push(why !== undefined ? `${who} unusable: ${why}` : bad ? `${who} is marked bad` : `${who} has no boot tries left`);
       }
       continue;
     }
+    if (bad && out.length === 0) notes.push('requested by name although marked bad');
     const reason = out.length > 0 ? p.relation(layer) : notes.length > 0 ? notes.join('; ') : p.first;
     out.push({ layer, reason });
   }

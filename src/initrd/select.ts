@@ -5,7 +5,7 @@
 // /dev/imgbased/root alias sysroot.mount waits for (see units.ts).
 // Every command started here costs a few hundred ms of the one vCPU under TCG, so what can be read from /sys,
 // /run/udev or the device itself is read in-process.
-import { lstat, mkdir, readdir, readFile, rmdir, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readdir, readFile, realpath, rmdir, writeFile } from 'node:fs/promises';
 import { setPriority } from 'node:os';
 import {
   BOOT_STATUS_DIR, BOOT_STATUS_PATH, renderBootStatus, showValue, type BootFallback, type BootStatus, type BootTiming,
@@ -14,6 +14,7 @@ import { imgbasedArgs, parseCmdline } from '../core/cmdline';
 import { dmName } from '../core/dm';
 import { buildInventory, findBase, findLayer, type Inventory } from '../core/inventory';
 import { bootCandidates, isSafeLayerArg } from '../core/select';
+import { badLayers } from '../core/boot-state';
 import { processStartS } from '../core/proc';
 import { atomicWrite } from '../adapters/atomic';
 import { run } from '../adapters/exec';
@@ -57,7 +58,8 @@ export async function selectStep(opts: SelectOptions = {}): Promise<number> {
   const fallbacks: BootFallback[] = [];
   const unusable = new Map<string, string>();
 
-  let candidates = bootCandidates({ requested, inventory: inv });
+  const bad = badLayers(inv);
+  let candidates = bootCandidates({ requested, inventory: inv, bad });
   const first = candidates[0];
   const reqWhy = requested === null || requested === 'latest' ? null : requestProblem(inv, requested);
   if (reqWhy !== null) {
@@ -81,19 +83,64 @@ export async function selectStep(opts: SelectOptions = {}): Promise<number> {
     }
     unusable.set(c.layer, why.why);
     fallbacks.push({ layer: c.layer, why: why.why });
-    candidates = bootCandidates({ requested, inventory: inv, unusable });
+    candidates = bootCandidates({ requested, inventory: inv, unusable, bad });
     kmsg.warn(`imgbased: ${c.layer} unusable: ${why.why}; falling back to ${candidates[0]?.layer ?? 'nothing'}`);
   }
 
   const reason = inv.vg === null
     ? 'no volume group tagged imgbased:vg found'
-    : inv.layers.length === 0 ? `no layers in ${inv.vg}` : 'no usable layer';
+    : inv.layers.length === 0 ? `no layers in ${inv.vg}` : bad.size > 0 ? 'no usable layer (layers marked bad are not picked by themselves)' : 'no usable layer';
+  const root = await lastResort(cmdline, new Set(unusable.keys()), inv.vg);
   await atomicWrite(BOOT_STATUS_PATH, renderBootStatus({
-    requested, booted: null, reason, fallbacks, time: new Date().toISOString(), vg: inv.vg, device: null,
-    timing: timing(lvmAt),
+    requested, booted: null, reason, fallbacks, time: new Date().toISOString(), vg: inv.vg, device: root.device,
+    timing: timing(lvmAt), lastResort: root.device,
   }));
-  kmsg.error(`imgbased: cannot boot: ${reason}`);
+  if (root.kernel !== null) {
+    kmsg.warn(`imgbased: ${reason}; booting root=${root.spec} (${root.device}) as the last resort`);
+    await publishAlias(root.kernel, `root=${root.spec}`);
+    return 0;
+  }
+  kmsg.error(`imgbased: cannot boot: ${reason}; ${root.why}`);
   return 1;
+}
+
+const ROOT_WAIT_S = 30;
+
+/**
+ * The root= device as the last resort when no layer is usable: resolved (UUID=, LABEL=, PARTUUID=, PARTLABEL=, a
+ * /dev path; an LV of it is activated), waited for, and checked like a layer. Not when it names a layer that was
+ * just found unusable.
+ */
+async function lastResort(cmdline: string, unusable: ReadonlySet<string>, vg: string | null):
+  Promise<{ spec: string; device: string | null; kernel: string | null; why: string }> {
+  const spec = parseCmdline(cmdline).filter((a) => a.key === 'root').pop()?.value ?? '';
+  if (spec === '') return { spec, device: null, kernel: null, why: 'no root= to fall back to' };
+  const path = rootDevicePath(spec);
+  if (path === null) return { spec, device: null, kernel: null, why: `root=${showValue(spec)} is not a device this fallback understands` };
+  const lv = /^\/dev\/(?:mapper\/)?([A-Za-z0-9_.+-]+)\/([A-Za-z0-9_.+-]+)$/.exec(path);
+  if (lv && lv[1] === vg && unusable.has(lv[2]!)) return { spec, device: path, kernel: null, why: `root= names layer ${lv[2]}, unusable too` };
+  if (lv) await activateLv(lv[1]!, lv[2]!, { ignoreSkip: true, sysinit: true }).catch((e: Error) => log.debug(`root= activation: ${e.message}`));
+  const deadline = Date.now() + ROOT_WAIT_S * 1000;
+  let real: string | null = null;
+  while (real === null && Date.now() < deadline) {
+    real = await realpath(path).catch(() => null);
+    if (real === null) await new Promise((r) => setTimeout(r, 500));
+  }
+  if (real === null || !real.startsWith('/dev/')) return { spec, device: path, kernel: null, why: `root=${showValue(spec)}: ${path} did not appear within ${ROOT_WAIT_S} s` };
+  const why = await checkFilesystem(real, rootInit(cmdline));
+  if (why !== null) return { spec, device: path, kernel: null, why: `root=${showValue(spec)} unusable too: ${why}` };
+  return { spec, device: path, kernel: real.slice('/dev/'.length), why: '' };
+}
+
+/** /dev path of a root= value, or null for what a fallback cannot resolve (nfs, live images, ...). */
+export function rootDevicePath(spec: string): string | null {
+  const tagged = /^(UUID|LABEL|PARTUUID|PARTLABEL)=(.+)$/.exec(spec);
+  if (tagged) {
+    const dir = { UUID: 'by-uuid', LABEL: 'by-label', PARTUUID: 'by-partuuid', PARTLABEL: 'by-partlabel' }[tagged[1] as 'UUID'];
+    return /^[A-Za-z0-9._-]+$/.test(tagged[2]!) ? `/dev/disk/${dir}/${tagged[2]}` : null;
+  }
+  if (/^block:/.test(spec)) return rootDevicePath(spec.slice('block:'.length));
+  return /^\/dev\/[A-Za-z0-9_.+\/-]+$/.test(spec) && !spec.includes('..') ? spec : null;
 }
 
 /** Why the requested value itself is not bootable (null: it is an existing layer). */

@@ -8,8 +8,8 @@ import { ROOT_MARKER_PREFIX } from '../core/paths';
 
 export { ROOT_ALIAS, ROOT_ALIAS_LINK, ROOT_MARKER_PREFIX } from '../core/paths';
 
-/** The marker that makes the rule give the alias to kernelName ("dm-N"). */
+/** The marker that makes the rule give the alias to kernelName ("dm-N"; a partition for the root= last resort). */
 export function rootMarkerPath(kernelName: string): string {
-  if (!/^dm-[0-9]+$/.test(kernelName)) throw new Error(`not a device-mapper kernel name: ${kernelName}`);
+  if (!/^[a-z][a-z0-9_-]*$/.test(kernelName)) throw new Error(`not a block device kernel name: ${kernelName}`);
   return `${ROOT_MARKER_PREFIX}${kernelName}`;
 }

@@ -8,7 +8,7 @@
 //     timeout (killed with its children); a world-writable hook and a group-writable hook directory (refused before
 //     any change; hooks not owned by root listed as refused). Last: `boot --next` the stamped layer.
 //   B (through the disk's GRUB): the one-shot lands on the stamped layer; the stamp is there; boot-good fires once.
-//   C (direct boot, imgbased.layer=<missing layer>): the initramfs falls back; imgbased-boot-events.service fires
+//   C (direct boot, imgbased.layer=<missing layer>): the initramfs falls back; imgbased-boot-assess.service fires
 //     boot-bad, fallback and boot-good once each; a second `imgbase boot --events` fires nothing.
 // Every hook records into /var/lib/hooktest/<phase>.log of the root it runs on; the host asserts on those files.
 import { execFileSync } from 'node:child_process';
@@ -56,11 +56,11 @@ ${RECORD_SH}stage() { mark stage "$1 $(cut -d' ' -f1 /proc/uptime)"; }
 waitunit() {
   local st=
   for i in $(seq 1 240); do
-    st=$(systemctl show -p ActiveState --value imgbased-boot-events.service)
+    st=$(systemctl show -p ActiveState --value imgbased-boot-assess.service)
     if [ "$st" = active ] || [ "$st" = failed ]; then break; fi
     sleep 1
   done
-  mark "unit-$1" "$st $(systemctl show -p Result --value imgbased-boot-events.service)"
+  mark "unit-$1" "$st $(systemctl show -p Result --value imgbased-boot-assess.service)"
 }
 `;
 
@@ -170,7 +170,7 @@ rm -rf "$HD/post-layer-add" "$UD/pre-layer-remove"
 phase final
 t next imgbase boot --next ${L2}
 mark latest "$(imgbase layer --latest)"
-mark enabled "$(systemctl is-enabled imgbased-boot-events.service 2>&1)"
+mark enabled "$(systemctl is-enabled imgbased-boot-assess.service 2>&1)"
 journalctl -t imgbased-hook -o cat --no-pager >"$O/journal-hooks.txt" 2>&1
 for f in /var/lib/hooktest/*.log; do cp "$f" "$O/A-$(basename "$f")"; done
 imgbase layout >"$O/layout.txt" 2>&1
@@ -189,11 +189,11 @@ cp /var/lib/hooktest/boot.log "$O/B-boot.log"
 
 const SCRIPT_C = String.raw`${COMMON}
 stage c
-mark enabled "$(systemctl is-enabled imgbased-boot-events.service 2>&1)"
+mark enabled "$(systemctl is-enabled imgbased-boot-assess.service 2>&1)"
 # The unit (after multi-user.target) fires this boot's events; the agent runs before that, so wait for it.
 waitunit c
 cp /var/lib/hooktest/boot.log "$O/C-boot-unit.log" 2>&1
-journalctl -u imgbased-boot-events.service -o cat --no-pager >"$O/unit-journal.txt" 2>&1
+journalctl -u imgbased-boot-assess.service -o cat --no-pager >"$O/unit-journal.txt" 2>&1
 journalctl -t imgbased-hook -o cat --no-pager >"$O/journal-hooks.txt" 2>&1
 t ev2 imgbase boot --events
 cp /var/lib/hooktest/boot.log "$O/C-boot-after.log" 2>&1

@@ -1,0 +1,101 @@
+// `imgbase boot --assess` (imgbased-boot-assess.service, once per boot after boot-complete.target): reads what GRUB
+// and the initramfs did, runs the health checks, then applies the verdicts as one plan (bless the layer being tried,
+// or mark it bad and make the previous good layer the default), fires the boot hooks, writes the health record and,
+// when a tried layer failed a required check, reboots into the previous good layer (once: that layer is not tried).
+import { open, readFile } from 'node:fs/promises';
+import { assessBoot, type Assessment, type CheckResult } from '../core/assess';
+import { armOf, describeReason, encodeReason, layerStates } from '../core/boot-state';
+import { parseBootStatus } from '../core/boot-status';
+import { parseLayerName } from '../core/naming';
+import { ASSESSED_MARKER, BOOT_STATUS_PATH, HEALTH_PATH } from '../core/paths';
+import { planVerdicts } from '../core/plans/boot-verbs';
+import { eventSteps } from '../core/plans/compose';
+import { planJson, renderPlan } from '../core/steps';
+import { applyPlan } from '../adapters/apply';
+import { atomicWrite } from '../adapters/atomic';
+import { failedUnits, readBootConfig, runChecks } from '../adapters/checks';
+import { run } from '../adapters/exec';
+import { withLock } from '../adapters/lock';
+import { log } from '../adapters/log';
+import { printJson, type GlobalOpts } from './args';
+import { readSnapshots } from './plan-run';
+
+export const ASSESS_UNIT = 'imgbased-boot-assess.service';
+
+export interface HealthRecord {
+  time: string;
+  layer: string | null;
+  healthy: boolean;
+  summary: string;
+  checks: CheckResult[];
+  /** GRUB used up this layer's tries and booted another one. */
+  grubFellBackFrom: string | null;
+  verdicts: string[];
+  reboot: string | null;
+}
+
+export async function bootAssessCommand(g: GlobalOpts): Promise<number> {
+  const text = await readFile(BOOT_STATUS_PATH, 'utf8').catch(() => null);
+  if (text === null) {
+    log.info('boot assess: this boot did not go through imgbased; nothing to assess');
+    return 0;
+  }
+  const status = parseBootStatus(text);
+  if (!g.dryRun) {
+    try {
+      await (await open(ASSESSED_MARKER, 'wx')).close();
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST') {
+        log.info('boot assess: already done in this boot (its hooks already fired)');
+        return 0;
+      }
+      throw e;
+    }
+  }
+  const config = await readBootConfig();
+  const vg = status.vg ?? '';
+  const checks = status.booted === null ? [] : await runChecks({
+    IMGBASED_VG: vg, IMGBASED_LAYER: status.booted, PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin',
+  }, config.checkTimeoutS);
+  const units = config.failedUnits ? await failedUnits(ASSESS_UNIT) : [];
+  return withLock(async () => {
+    const input = await readSnapshots();
+    const env = input.boot.grub?.env ?? {};
+    const arm = armOf(env);
+    const a: Assessment = assessBoot({
+      booted: status.booted, skipped: status.fallbacks.map((f) => f.layer), states: layerStates(input.inv, env), arm,
+      checks, failedUnits: units, config, vg: input.inv.vg ?? vg,
+    });
+    const plan = a.verdicts.length > 0 && input.inv.vg ? planVerdicts(input, a.verdicts) : { steps: [], notes: [] };
+    // Only the layer that booted is known to exist; a skipped one may be a name nothing has (README: no BASE for them).
+    const events = a.events.map((r) => (r.event === 'boot-good' ? { ...r, ctx: { ...r.ctx, base: parseLayerName(r.ctx.layer ?? '')?.base ?? null } } : r));
+    const hooks = eventSteps(input.hooks, input.hookTimeoutS, events);
+    const record: HealthRecord = {
+      time: new Date().toISOString(), layer: status.booted, healthy: a.healthy, summary: a.summary, checks,
+      grubFellBackFrom: a.verdicts.find((v) => v.kind === 'bad' && v.reason.kind === 'tries')?.layer ?? null,
+      verdicts: a.verdicts.map((v) => v.kind === 'bless' ? `${v.layer}: good` : `${v.layer}: bad (${describeReason(encodeReason(v.reason))})`),
+      reboot: a.reboot,
+    };
+    if (g.dryRun) {
+      if (g.json) printJson({ ...record, plan: planJson([...plan.steps, ...hooks]).steps });
+      else {
+        console.log(`health: ${a.summary}`);
+        for (const v of record.verdicts) console.log(`verdict: ${v}`);
+        for (const l of renderPlan([...plan.steps, ...hooks])) console.log(l);
+        if (a.reboot) console.log(`would reboot into ${a.reboot}`);
+      }
+      return 0;
+    }
+    await applyPlan(plan.steps, { note: (l) => log.info(l) });
+    await atomicWrite(HEALTH_PATH, `${JSON.stringify(record, null, 2)}\n`);
+    console.log(`imgbased: ${status.booted ?? 'no layer'}: ${a.healthy ? 'healthy' : 'UNHEALTHY'} (${a.summary})`);
+    for (const v of record.verdicts) console.log(`imgbased: ${v}`);
+    log.info(`boot events: ${events.map((r) => r.event).join(', ') || 'none'}`);
+    await applyPlan(hooks).catch((e: Error) => log.warn(`boot hooks: ${e.message}`));
+    if (a.reboot) {
+      console.log(`imgbased: rebooting into the previous good layer ${a.reboot}`);
+      await run('systemctl', ['reboot'], { allowFail: true });
+    }
+    return a.healthy ? 0 : 1;
+  }, {});
+}
