@@ -6,6 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { BOOT_CONF, parseBootConfig, type BootConfig } from '../core/boot-config';
 import type { CheckResult } from '../core/assess';
 import { resolveDirs } from '../core/hooks';
+import { ImgbasedError } from '../core/errors';
 import { run } from './exec';
 import { HookFailure, runHook, scanHooks } from './hooks';
 import { log } from './log';
@@ -14,7 +15,11 @@ export const CHECK_DIRS = { usr: '/usr/lib/imgbased/check.d', etc: '/etc/imgbase
 
 export async function readBootConfig(): Promise<BootConfig> {
   const text = await readFile(BOOT_CONF, 'utf8').catch(() => null);
-  return parseBootConfig(text);
+  try {
+    return parseBootConfig(text);
+  } catch (e) {
+    throw new ImgbasedError((e as Error).message, { hint: `fix ${BOOT_CONF} (see README "Boot counting")` });
+  }
 }
 
 export async function runChecks(env: Record<string, string>, timeoutS: number, roots = CHECK_DIRS): Promise<CheckResult[]> {

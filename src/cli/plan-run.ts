@@ -7,6 +7,7 @@ import type { KernelSource } from '../core/steps';
 import { applyPlan } from '../adapters/apply';
 import { DEFAULT_BOOT_DIR, readBootSnapshot } from '../adapters/boot-read';
 import { readHookTimeout, scanHooks } from '../adapters/hooks';
+import { readBootConfig } from '../adapters/checks';
 import { probeLv, type Probe } from '../adapters/kernel';
 import { log } from '../adapters/log';
 import { readLvRecords } from '../adapters/lvm';
@@ -51,7 +52,7 @@ export async function readSnapshots(o: SnapshotOptions = {}): Promise<PlanInput>
   }
   return {
     records, inv, boot, kernels, fsTypes, running: (await runningLayer(inv))?.name ?? null,
-    hooks: await scanHooks(), hookTimeoutS: await readHookTimeout(),
+    hooks: await scanHooks(), hookTimeoutS: await readHookTimeout(), config: await readBootConfig(), now: new Date(),
   };
 }
 
