@@ -18,6 +18,7 @@ import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { boot, expectDone, outFile, overlay, stripEscapes, type BootResult } from './lab';
 import { ensureLayeredHost } from './fixtures/layered';
 import { RECORD_SH } from './script-run';
+import { WAIT_ASSESS_SH } from './guest-sh';
 
 const VG = 'HostVG';
 const L1 = 'Image-2.0-0+1';
@@ -33,15 +34,7 @@ goto() { echo "PHASE=$1" >"$ST.tmp" && mv -f "$ST.tmp" "$ST"; }
 mark phase "$PHASE $(cut -d' ' -f1 /proc/uptime)"
 mountpoint -q /boot || mount /boot
 running() { lvs --noheadings -o lv_name "$(findmnt -no SOURCE /)" 2>/dev/null | xargs; }
-waitassess() {
-  local st=
-  for i in $(seq 1 400); do
-    st=$(systemctl show -p ActiveState --value imgbased-boot-assess.service)
-    if [ "$st" = active ] || [ "$st" = failed ]; then break; fi
-    sleep 1
-  done
-  mark "assess-$PHASE" "$st"
-}
+${WAIT_ASSESS_SH}assessed() { mark "assess-$PHASE" "$(waitassess)"; }
 rec() {
   mark "root-$1" "$(running)"
   imgbase boot --status --json >"$O/$1-status.json" 2>"$O/$1-status.err"
@@ -56,7 +49,7 @@ outlayer() { umount /mnt/l; lvchange -qq -an "${VG}/$1"; }
 
 case $PHASE in
 start)
-  waitassess; rec p1
+  assessed; rec p1
   printf 'tries=2\ncheck-timeout=8\n' >/etc/imgbased/boot.conf
   t add-broken imgbase layer --add Image-2.0-0
   inlayer ${BROKEN}
@@ -65,14 +58,14 @@ start)
   rec p1b
   goto broken-init; reboot_now ;;
 broken-init)
-  waitassess; rec p2
+  assessed; rec p2
   t add-garbage imgbase layer --add Image-1.0-0
   for f in /boot/imgbased/Image-1.0-0/initrd*; do head -c 3000000 /dev/urandom >"$f"; done
   t arm-garbage imgbase boot --tries 1 ${GARBAGE}
   rec p2b
   goto garbage; reboot_now ;;
 garbage)
-  waitassess; rec p3
+  assessed; rec p3
   t add-health imgbase layer --add Image-2.0-0
   inlayer ${HEALTH}
   install -d /mnt/l/etc/imgbased/check.d/required /mnt/l/etc/imgbased/check.d/wanted
@@ -92,21 +85,21 @@ health-back)
     cp /run/imgbased/health.json "$O/p4-health.json"
     sleep 300; exit 0
   fi
-  waitassess; rec p5
+  assessed; rec p5
   inlayer ${HEALTH}; rm -f /mnt/l/etc/imgbased/fail-flag; outlayer ${HEALTH}
   t rearm imgbase boot --tries 2 ${HEALTH}
   rec p5b
   goto blessed; reboot_now ;;
 blessed)
-  waitassess; rec p6
+  assessed; rec p6
   journalctl -b -t imgbased-check -o cat --no-pager >"$O/p6-journal-checks.txt" 2>&1
   journalctl -b -u imgbased-boot-assess.service -o cat --no-pager >"$O/p6-journal-unit.txt" 2>&1
   goto stay1; reboot_now ;;
 stay1)
-  waitassess; rec p7
+  assessed; rec p7
   goto stay2; reboot_now ;;
 stay2)
-  waitassess; rec p8
+  assessed; rec p8
   t rollback imgbase rollback --json
   grub-editenv /boot/grub/grubenv list >"$O/rollback-env.txt"
   t rollback-to imgbase rollback --to ${HEALTH}
@@ -128,16 +121,33 @@ next-once)
   grub-editenv /boot/grub/grubenv list >"$O/p9-env-early.txt" 2>&1
   mark once-root "$(running)"
   goto after-cut
-  waitassess; sleep 120; exit 0 ;;
+  assessed; sleep 120; exit 0 ;;
 after-cut)
-  waitassess; rec p10
+  assessed; rec p10
   t check imgbase check
+  # For the next run (A2): the same layer armed again, without the fault, is GRUB's default.
+  inlayer ${ONCE}; rm -rf /mnt/l/etc/systemd/system/imgbased-boot-assess.service.d; outlayer ${ONCE}
+  t arm-again imgbase boot --tries 2 ${ONCE}
+  grub-editenv /boot/grub/grubenv list >"$O/p10b-env.txt" 2>&1
   goto done ;;
 *) mark unexpected-phase "$PHASE" ;;
 esac
 `;
 
+// A2: power cut (qemu killed) right after GRUB counted a try: as soon as it prints the entry's "Loading" line,
+// which comes after the count's save_env. A3: the next boot, through GRUB again.
+const SCRIPT_A3 = String.raw`set -u
+mountpoint -q /boot || mount /boot
+grub-editenv /boot/grub/grubenv list >"$LAB_OUT/env-early.txt" 2>&1
+mark root "$(lvs --noheadings -o lv_name "$(findmnt -no SOURCE /)" | xargs)"
+${WAIT_ASSESS_SH}waitassess >/dev/null
+imgbase boot --status --json >"$LAB_OUT/status.json" 2>&1
+imgbase check >"$LAB_OUT/check.txt" 2>&1; mark check-rc $?
+`;
+
 let A: BootResult;
+let A2: BootResult;
+let A3: BootResult;
 let B1: BootResult;
 let B2: BootResult;
 
@@ -171,8 +181,13 @@ describe('boot counting, health checks, blessing, rollback (issue 11)', () => {
         append: 'rd.lvm.lv=HostVG/root imgbased.layer=x rw', timeoutS: 240, script: 'mark reached-userland yes\n',
       });
     })();
-    [A] = await Promise.all([chain, direct]);
-    expectDone(A);
+    const cutChain = (async () => {
+      A = await chain;
+      expectDone(A);
+      A2 = await boot({ name: 'boot-counting-cut', disk: diskA, timeoutS: 600, cutAt: new RegExp(`Loading imgbased layer ${ONCE.replace(/[.+]/g, '\\$&')}`) });
+      A3 = await boot({ name: 'boot-counting-after-cut', disk: diskA, timeoutS: 900, script: SCRIPT_A3 });
+    })();
+    await Promise.all([cutChain, direct]);
   }, 3 * 3600_000);
 
   it('the fixture\'s armed layer boots through GRUB and is blessed good', () => {
@@ -259,6 +274,18 @@ describe('boot counting, health checks, blessing, rollback (issue 11)', () => {
     expect(['new', 'trying']).toContain(once.state);
     if (once.state === 'trying') expect(once.left).toBe(1);
     expect(layerState(A, 'p10', HEALTH)).toMatchObject({ state: 'good' });
+  });
+
+  it('5. a power cut right after GRUB counted a try: the next boot counts on from there, one try lost at most', () => {
+    expect(rc(A, 'arm-again')).toBe(0);
+    const arm = env(A, 'p10b-env.txt').imgbased_arm!;
+    expect(A2.cut).toBe(true);
+    expectDone(A3);
+    expect(A3.markers.root).toEqual([ONCE]);
+    expect(env(A3, 'env-early.txt').imgbased_count).toBe(`${arm}:2`);
+    const s = JSON.parse(file(A3, 'status.json')) as { layers: LayerRow[] };
+    expect(s.layers.find((l) => l.layer === ONCE)).toMatchObject({ state: 'good' });
+    expect(A3.markers['check-rc']).toEqual(['0']);
   });
 
   it('7. no usable layer but a good root=: root= boots, status says so', () => {

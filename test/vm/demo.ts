@@ -1,6 +1,8 @@
 // npm run demo: a lab host with two bases and their layers, booted through its own GRUB: the per-layer menu,
-// which layer booted, a one-shot switch with `imgbase boot --next`, and the reboot that lands there.
+// which layer booted, a one-shot switch with `imgbase boot --next`, and the reboot that lands there; then a new layer
+// whose init is broken: GRUB counts its tries and comes back to the previous good layer by itself.
 import { ensureLayeredHost } from './fixtures/layered.js';
+import { WAIT_ASSESS_SH } from './guest-sh.js';
 import { boot, ensureLab, expectDone, grubMenuEntries, outFile, overlay, stripEscapes, type BootResult } from './lab/index.js';
 
 const t0 = Date.now();
@@ -18,6 +20,21 @@ imgbase boot --list >"$LAB_OUT/list" 2>&1 || true
 imgbase boot --status >"$LAB_OUT/status" 2>&1 || true
 mark root "$(findmnt -no SOURCE /)"
 `;
+
+// A new layer, armed for 2 tries by layer --add, whose systemd exits at once: the kernel panics (panic= on its entry)
+// and GRUB counts each try, then boots the previous good layer by id.
+const BREAK_NEW_LAYER = String.raw`
+printf 'tries=2\n' >/etc/imgbased/boot.conf
+imgbase layer --add >"$LAB_OUT/add" 2>&1
+new=$(imgbase layer --latest)
+lvchange -qq -ay -K "HostVG/$new"; mkdir -p /mnt/new; mount "/dev/HostVG/$new" /mnt/new
+printf '#!/bin/sh\necho "demo: broken init exits"\nexit 1\n' >/mnt/new/usr/lib/systemd/systemd
+umount /mnt/new; lvchange -qq -an "HostVG/$new"
+imgbase boot --status >"$LAB_OUT/status-armed" 2>&1 || true
+`;
+
+/** Lets imgbased-boot-assess.service judge the boot (it marks the broken layer bad) before the state is shown. */
+const WAIT_ASSESS = `${WAIT_ASSESS_SH}waitassess >/dev/null\n`;
 
 function menu(r: BootResult): string {
   const entries = grubMenuEntries(r.log);
@@ -53,12 +70,32 @@ async function main(): Promise<void> {
   show('imgbase w', outFile(b2, 'w'));
   show('imgbase boot --status', outFile(b2, 'status'));
 
-  say('boot 3: the one-shot is used up, the default layer boots again');
-  const b3 = await boot({ name: 'demo-boot3', disk, timeoutS: 600, script: SHOW_STATE });
+  say('boot 3: the one-shot is used up, the default layer boots again; then a new layer whose init is broken');
+  const b3 = await boot({ name: 'demo-boot3', disk, timeoutS: 600, script: `${SHOW_STATE}\n${BREAK_NEW_LAYER}` });
   expectDone(b3);
   show('imgbase w', outFile(b3, 'w'));
+  show('imgbase layer --add (2 boot tries, /etc/imgbased/boot.conf), then its /usr/lib/systemd/systemd replaced by "exit 1"', outFile(b3, 'add'));
+  show('imgbase boot --status (layers)', outFile(b3, 'status-armed'));
 
-  say(`done in ${((Date.now() - t0) / 1000).toFixed(0)} s. Serial logs: test-output/demo-boot{1,2,3}/serial.log`);
+  const tFall = Date.now();
+  for (let n = 4; n <= 7; n++) {
+    say(`boot ${n}: GRUB's default is the new layer`);
+    const b = await boot({ name: `demo-boot${n}`, disk, timeoutS: 600, script: `${WAIT_ASSESS}${SHOW_STATE}` });
+    const log = stripEscapes(b.log);
+    const fell = log.split('\n').find((l) => /used up its \d+ boot tries/.test(l));
+    if (b.rc === null) {
+      show('serial console', log.split('\n').filter((l) => /Loading imgbased layer|demo: broken init|Kernel panic/.test(l)).map((l) => l.trim()).join('\n'));
+      continue;
+    }
+    expectDone(b);
+    if (fell) show('GRUB', fell.trim());
+    show('imgbase w', outFile(b, 'w'));
+    show('imgbase boot --status', outFile(b, 'status'));
+    say(`the broken layer came back by itself: ${((Date.now() - tFall) / 1000).toFixed(0)} s from the first try to the previous good layer`);
+    break;
+  }
+
+  say(`done in ${((Date.now() - t0) / 1000).toFixed(0)} s. Serial logs: test-output/demo-boot{1..7}/serial.log`);
 }
 
 main().catch((e: unknown) => {

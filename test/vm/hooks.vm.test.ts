@@ -16,6 +16,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { boot, expectDone, expectMarker, outFile, stripEscapes, type BootResult } from './lab';
+import { WAIT_ASSESS_SH } from './guest-sh';
 import { RECORD_SH, recorded, runScenario } from './script-run';
 
 const VG = 'HostVG';
@@ -53,15 +54,7 @@ echo "recorded $IMGBASED_EVENT"
 /** Shared by the three boots: the recorder prelude, and waiting for the boot-events unit to be done. */
 const COMMON = String.raw`set -u
 ${RECORD_SH}stage() { mark stage "$1 $(cut -d' ' -f1 /proc/uptime)"; }
-waitunit() {
-  local st=
-  for i in $(seq 1 240); do
-    st=$(systemctl show -p ActiveState --value imgbased-boot-assess.service)
-    if [ "$st" = active ] || [ "$st" = failed ]; then break; fi
-    sleep 1
-  done
-  mark "unit-$1" "$st $(systemctl show -p Result --value imgbased-boot-assess.service)"
-}
+${WAIT_ASSESS_SH}waitunit() { mark "unit-$1" "$(waitassess) $(systemctl show -p Result --value imgbased-boot-assess.service)"; }
 `;
 
 const SCRIPT_A = String.raw`${COMMON}

@@ -1,5 +1,6 @@
 // qemu-system-x86_64 argv (TCG only: this host has no usable KVM) and running it under an outer timeout.
 import { execa } from 'execa';
+import { readFileSync } from 'node:fs';
 
 export interface DiskSpec {
   file: string;
@@ -66,10 +67,13 @@ export interface QemuRun {
   durationS: number;
 }
 
-/** Run qemu; SIGTERM at the timeout and SIGKILL 5 s later. Never throws for a guest failure. */
-export async function runQemu(argv: string[], timeoutS: number): Promise<QemuRun> {
+/**
+ * Run qemu; SIGTERM at the timeout and SIGKILL 5 s later. Never throws for a guest failure. With `cut`, qemu is
+ * killed (SIGKILL: a power cut, nothing flushed) as soon as the serial log matches it.
+ */
+export async function runQemu(argv: string[], timeoutS: number, cut?: { log: string; pattern: RegExp }): Promise<QemuRun & { cut: boolean }> {
   const t0 = Date.now();
-  const r = await execa('qemu-system-x86_64', argv, {
+  const child = execa('qemu-system-x86_64', argv, {
     reject: false,
     timeout: timeoutS * 1000,
     killSignal: 'SIGTERM',
@@ -77,10 +81,27 @@ export async function runQemu(argv: string[], timeoutS: number): Promise<QemuRun
     stdin: 'ignore',
     all: false,
   });
+  let wasCut = false;
+  const timer = cut
+    ? setInterval(() => {
+        let text = '';
+        try {
+          text = readFileSync(cut.log, 'utf8').replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '');
+        } catch {
+          return;
+        }
+        if (!wasCut && cut.pattern.test(text)) {
+          wasCut = true;
+          child.kill('SIGKILL');
+        }
+      }, 100)
+    : null;
+  const r = await child.finally(() => timer && clearInterval(timer));
   return {
     exitCode: r.exitCode,
     timedOut: r.timedOut === true,
     stderr: String(r.stderr ?? ''),
     durationS: (Date.now() - t0) / 1000,
+    cut: wasCut,
   };
 }

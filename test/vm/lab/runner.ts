@@ -31,6 +31,8 @@ export interface BootOptions {
    * the guest powers off (the script finished) or at timeoutS. Keep state across boots in $LAB_SHARE.
    */
   reboots?: boolean;
+  /** Kill qemu (a power cut) as soon as the serial log (escape sequences stripped) matches this. */
+  cutAt?: RegExp;
 }
 
 export interface BootResult {
@@ -46,6 +48,8 @@ export interface BootResult {
   rc: number | null;
   qemuExitCode: number | undefined;
   qemuStderr: string;
+  /** qemu was killed at cutAt. */
+  cut?: boolean;
 }
 
 export const DEFAULT_SMP = Number.parseInt(process.env.IMGBASED_LAB_SMP ?? '1', 10);
@@ -82,7 +86,7 @@ export async function boot(opts: BootOptions): Promise<BootResult> {
     reboots: opts.reboots,
   });
   writeFileSync(path.join(dir, 'qemu.argv.json'), JSON.stringify(['qemu-system-x86_64', ...argv], null, 1) + '\n');
-  const run = await runQemu(argv, opts.timeoutS);
+  const run = await runQemu(argv, opts.timeoutS, opts.cutAt ? { log: logFile, pattern: opts.cutAt } : undefined);
   const log = existsSync(logFile) ? readFileSync(logFile, 'utf8') : '';
   const markers = parseMarkers(log);
   const doneVals = markers.done ?? [];
@@ -99,6 +103,7 @@ export async function boot(opts: BootOptions): Promise<BootResult> {
     rc,
     qemuExitCode: run.exitCode,
     qemuStderr: run.stderr,
+    cut: run.cut,
   };
   writeFileSync(
     path.join(dir, 'result.json'),
