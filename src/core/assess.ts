@@ -3,7 +3,7 @@
 // previous good layer, and which hooks fire. Only the armed layer (the one being tried) is judged bad by a failed
 // check; a good layer that fails later stays good (logged), so a fallback boot never reboots again.
 import type { BootConfig } from './boot-config';
-import type { Arm, BadReason, LayerState } from './boot-state';
+import { armFallback, type Arm, type BadReason, type LayerState } from './boot-state';
 import type { HookContext, HookEvent } from './hooks';
 import type { Verdict } from './plans/boot-verbs';
 
@@ -79,7 +79,8 @@ export function assessBoot(i: AssessInput): Assessment {
       if (tried || b.state === 'new') verdicts.push({ kind: 'bless', layer: i.booted, disarm: tried });
       events.push({ event: 'boot-good', ctx: { vg, layer: i.booted } });
     } else if (tried) {
-      const fb = arm!.fallback !== null && state(arm!.fallback)?.state !== 'bad' ? arm!.fallback : null;
+      const back = armFallback(arm, i.states.map((s) => s.layer));
+      const fb = back !== null && state(back)?.state !== 'bad' ? back : null;
       verdicts.push({ kind: 'bad', layer: i.booted, reason: failure, disarm: true, fallback: fb });
       events.push({ event: 'boot-bad', ctx: { vg, layer: i.booted } });
       if (i.config.rebootOnFailure && fb !== null) reboot = fb;

@@ -13,13 +13,15 @@
 // values stale. LVM tags change in one metadata commit and are what the initramfs already reads (one lvs call).
 import type { Inventory } from './inventory';
 import { compareLayerNames } from './naming';
-import { entryId } from './bls';
+import { ENTRY_PREFIX, entryId } from './bls';
 import type { Step } from './steps';
 
 export const STATE_TAG = { good: 'imgbased:good:', bad: 'imgbased:bad:' } as const;
 
 export const ENV = {
   try: 'imgbased_try',
+  /** The armed layer's menu entry id (GRUB compares ids; it cannot turn a name into one). */
+  tryId: 'imgbased_try_id',
   tries: 'imgbased_tries',
   arm: 'imgbased_arm',
   fallback: 'imgbased_fallback',
@@ -27,7 +29,7 @@ export const ENV = {
   fell: 'imgbased_fell',
 } as const;
 /** The keys userland writes (the arm); GRUB writes only ENV.count and ENV.fell. */
-export const ARM_KEYS = [ENV.try, ENV.tries, ENV.arm, ENV.fallback] as const;
+export const ARM_KEYS = [ENV.try, ENV.tryId, ENV.tries, ENV.arm, ENV.fallback] as const;
 
 /** Most tries a layer can be armed with: the GRUB menu's counting chain is rendered up to here. */
 export const MAX_TRIES = 9;
@@ -115,7 +117,8 @@ export interface Arm {
   layer: string;
   tries: number;
   id: string;
-  fallback: string | null;
+  /** Menu entry id of the layer GRUB falls back to (null: none armed). */
+  fallbackId: string | null;
   /** Tries GRUB has started for this arm. */
   used: number;
   /** GRUB used them up and booted the fallback. */
@@ -126,15 +129,17 @@ export interface Arm {
 export function armOf(env: Readonly<Record<string, string>>): Arm | null {
   const layer = env[ENV.try] ?? '';
   const id = env[ENV.arm] ?? '';
-  const tries = Number(env[ENV.tries] ?? '');
-  if (layer === '' || id === '' || !Number.isInteger(tries) || tries < 1 || tries > MAX_TRIES) return null;
+  // Spelled exactly as GRUB's string compares in the menu file read it.
+  const t = env[ENV.tries] ?? '';
+  if (layer === '' || id === '' || env[ENV.tryId] !== entryId(layer) || !/^[1-9]$/.test(t) || Number(t) > MAX_TRIES) return null;
+  const tries = Number(t);
   const count = env[ENV.count] ?? '';
-  const used = count.startsWith(`${id}:`) ? Number(count.slice(id.length + 1)) : 0;
+  const n = count.startsWith(`${id}:`) ? count.slice(id.length + 1) : '0';
   const fb = env[ENV.fallback] ?? '';
   return {
     layer, tries, id,
-    fallback: fb.startsWith('imgbased-') ? fb.slice('imgbased-'.length) : null,
-    used: Number.isInteger(used) && used >= 0 ? used : 0,
+    fallbackId: fb.startsWith(ENTRY_PREFIX) ? fb : null,
+    used: /^[0-9]$/.test(n) ? Number(n) : 0,
     fell: (env[ENV.fell] ?? '') === id,
   };
 }
@@ -154,6 +159,12 @@ export function layerStates(inv: Inventory, env: Readonly<Record<string, string>
       reason: t.state === 'bad' ? describeReason(t.reason ?? '') : null, since: stampToIso(t.stamp),
     };
   });
+}
+
+/** The layer an arm falls back to, among `layers` (null: none armed, or it names no layer). */
+export function armFallback(arm: Arm | null, layers: readonly string[]): string | null {
+  if (!arm || arm.fallbackId === null) return null;
+  return layers.find((l) => entryId(l) === arm.fallbackId) ?? null;
 }
 
 /** Layers tagged bad (for the menu order and the initramfs). */
@@ -177,7 +188,7 @@ export function previousGood(states: readonly LayerState[], layer: string | null
 export function armSteps(file: string, layer: string, tries: number, fallback: string | null, at: Date): Step[] {
   const set = (key: string, value: string): Step => ({ kind: 'grubenv-set', file, key, value, previous: null });
   return [
-    set(ENV.try, layer), set(ENV.tries, String(tries)), set(ENV.arm, stamp(at)),
+    set(ENV.try, layer), set(ENV.tryId, entryId(layer)), set(ENV.tries, String(tries)), set(ENV.arm, stamp(at)),
     fallback ? set(ENV.fallback, entryId(fallback)) : { kind: 'grubenv-unset', file, key: ENV.fallback, previous: '' },
   ];
 }

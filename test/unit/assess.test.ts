@@ -159,6 +159,13 @@ describe('assessBoot: the booted layer', () => {
     }
   });
 
+  it('booted null but GRUB fell back: only the tries verdict (GRUB\'s mark is evidence whatever booted after)', () => {
+    const a = assessBoot(input({ booted: null, arm: arm({ used: 3, fell: true }) }));
+    expect(a.verdicts).toEqual([{ kind: 'bad', layer: 'B-2-0+2', reason: { kind: 'tries', tries: 3 }, disarm: true, fallback: null }]);
+    expect(a.events).toEqual([ev('boot-bad', 'B-2-0+2')]);
+    expect(a.reboot).toBeNull();
+  });
+
   it('a booted layer with no state (not in the inventory): no verdict, no boot-good', () => {
     expect(assessBoot(input({ booted: 'Z-9-0+1' }))).toMatchObject({ verdicts: [], events: [], reboot: null });
   });
@@ -243,6 +250,7 @@ describe('assessBoot on what a cut verdict left (hand-made states)', () => {
     const env = { [ENV.try]: 'A-1-0+2', [ENV.tries]: '3', [ENV.arm]: ID, [ENV.count]: `${ID}:1` };
     const s = layerStates(inv, env);
     expect(s.find((x) => x.layer === 'A-1-0+2')?.state).toBe('bad');
+    // The fallback given as a layer name: armOf would decode an imgbased_fallback wrongly (the BUG in boot-state.test.ts).
     const a = assessBoot(input({ booted: 'A-1-0+2', states: s, arm: { ...armOf(env)!, fallback: 'A-1-0+1' }, checks: SSH_FAILS }));
     expect(a.verdicts).toEqual([{ kind: 'bad', layer: 'A-1-0+2', reason: { kind: 'check', name: 'ssh' }, disarm: true, fallback: 'A-1-0+1' }]);
   });

@@ -21,16 +21,16 @@ const OLD = new Date('2026-11-01T00:00:00Z');
 const OLD_ID = stamp(OLD);
 
 /**
- * The host: bases A-1-0 and B-2-0 (with kernels) and E-5-0 (no kernel: its layer gets no entry). A-1-0+1 and
- * A-1-0+2 good, B-2-0+1 bad (a failed check), B-2-0+2 new, E-5-0+1 new without an entry.
+ * The host: bases A-1-0 and B-2-0 (with kernels) and E-5-0 (no kernel: a layer of it gets no entry). A-1-0+1 and
+ * A-1-0+2 good, B-2-0+1 bad (a failed check), B-2-0+2 new. Tests add E-5-0+1 (newest, no entry) where they say.
  */
 const TAGS_OF: Record<string, string[]> = {
   'A-1-0+1': [goodTag(OLD)],
   'A-1-0+2': [goodTag(OLD)],
   'B-2-0+1': [badTag(OLD, { kind: 'check', name: 'ssh' })],
   'B-2-0+2': [],
-  'E-5-0+1': [],
 };
+const WITH_E = { ...TAGS_OF, 'E-5-0+1': [] };
 const BASES = ['A-1-0', 'B-2-0', 'E-5-0'];
 
 function records(tags: Record<string, string[]> = TAGS_OF): LvRecord[] {
@@ -115,12 +115,12 @@ describe('planArm (boot --tries N LAYER)', () => {
     // A good layer without an entry (E-5-0+1) is no way back: GRUB cannot boot it.
     expect(fb({ tags: { ...TAGS_OF, 'E-5-0+1': [goodTag(OLD)] } })).toBe(`set imgbased_fallback=${entryId('A-1-0+2')}`);
     // Nothing good: the newest one that is not bad.
-    expect(fb({ tags: { 'A-1-0+1': [], 'A-1-0+2': [], 'B-2-0+1': TAGS_OF['B-2-0+1']!, 'B-2-0+2': [], 'E-5-0+1': [] } }))
+    expect(fb({ tags: { 'A-1-0+1': [], 'A-1-0+2': [], 'B-2-0+1': TAGS_OF['B-2-0+1']!, 'B-2-0+2': [] } }))
       .toBe(`set imgbased_fallback=${entryId('A-1-0+2')}`);
   });
 
   it('no possible fallback: a stale one is unset', () => {
-    const alone = { 'A-1-0+1': [badTag(OLD, { kind: 'units' })], 'A-1-0+2': [badTag(OLD, { kind: 'units' })], 'B-2-0+1': TAGS_OF['B-2-0+1']!, 'B-2-0+2': [], 'E-5-0+1': [] };
+    const alone = { 'A-1-0+1': [badTag(OLD, { kind: 'units' })], 'A-1-0+2': [badTag(OLD, { kind: 'units' })], 'B-2-0+1': TAGS_OF['B-2-0+1']!, 'B-2-0+2': [] };
     const steps = planArm(input({ tags: alone, env: { [ENV.fallback]: entryId('A-1-0+1') } }), 'B-2-0+2', 3).steps;
     expect(envSteps(steps)).toContain(`unset ${ENV.fallback}`);
     expect(envSteps(steps).some((s) => s.startsWith(`set ${ENV.fallback}`))).toBe(false);
@@ -135,7 +135,7 @@ describe('planArm (boot --tries N LAYER)', () => {
   it('refuses a layer that does not exist, one without an entry, and a /boot without GRUB', () => {
     expect(() => planArm(input(), 'C-3-0+1', 3)).toThrow(NotFoundError);
     expect(() => planArm(input(), 'C-3-0+1', 3)).toThrow('boot --tries: layer C-3-0+1 not found');
-    expect(() => planArm(input(), 'E-5-0+1', 3)).toThrow(/^boot --tries: layer E-5-0\+1 has no boot entry/);
+    expect(() => planArm(input({ tags: WITH_E }), 'E-5-0+1', 3)).toThrow(/^boot --tries: layer E-5-0\+1 has no boot entry/);
     expect(() => planArm({ ...input(), boot: { ...host.boot, grub: null } }, 'B-2-0+2', 3)).toThrow(/^no GRUB directory in /);
   });
 });
@@ -177,7 +177,7 @@ describe('planRollback', () => {
     expect(() => planRollback(input(), 'B-2-0+1'))
       .toThrow("rollback --to: layer B-2-0+1 is bad (required health check ssh failed); re-arm it with 'imgbase boot --tries N B-2-0+1'");
     expect(() => planRollback(input(), 'C-3-0+1')).toThrow(NotFoundError);
-    expect(() => planRollback(input(), 'E-5-0+1')).toThrow(/^rollback: layer E-5-0\+1 has no boot entry/);
+    expect(() => planRollback(input({ tags: WITH_E }), 'E-5-0+1')).toThrow(/^rollback: layer E-5-0\+1 has no boot entry/);
   });
 
   it('nothing to go back to: refused', () => {
@@ -185,13 +185,37 @@ describe('planRollback', () => {
     expect(() => planRollback(input({ tags: alone }), null)).toThrow('rollback: there is no other layer to go back to');
   });
 
-  // BUG: planRollback takes the current layer as newestUsable(states) over every layer, including layers GRUB
-  // cannot boot (no entry: E-5-0+1 of a base without a kernel). With B-2-0+2 good and the default, and E-5-0+1
-  // newer without an entry, "current" is E-5-0+1, so the previous good layer is B-2-0+2 itself: the rollback
-  // pins the layer already booting instead of going back to A-1-0+2.
-  it.skip('a newer layer without an entry does not count as the current one', () => {
-    const plan = planRollback(input({ tags: { ...TAGS_OF, 'B-2-0+2': [goodTag(OLD)] } }), null);
+});
+
+// GRUB's default without saved_entry is the newest layer that is not bad AMONG THOSE WITH AN ENTRY (the menu lists
+// only those). A newer layer without an entry (E-5-0+1: its base holds no kernel) must not count as "the newest".
+describe('a newer layer without an entry (base without a kernel)', () => {
+  // BUG: planRollback takes the current layer as newestUsable(states) over every layer, entry or not. With
+  // B-2-0+2 good and the default, and E-5-0+1 newer without an entry, "current" is E-5-0+1, so the previous good
+  // layer is B-2-0+2 itself: the rollback pins the layer already booting instead of going back to A-1-0+2.
+  it.skip('rollback goes back from the layer GRUB boots', () => {
+    const plan = planRollback(input({ tags: { ...WITH_E, 'B-2-0+2': [goodTag(OLD)] } }), null);
     expect(plan.target).toBe('A-1-0+2');
+  });
+
+  // BUG: planArm's defaultSteps gets newestUsable(states) over every layer: arming B-2-0+2 (the newest with an
+  // entry) pins saved_entry=imgbased-B-2-0_2 instead of unsetting it, so a later layer --add is not the default
+  // (saved_entry pins another layer) and is neither armed nor announced with post-install.
+  it.skip('arming the newest layer with an entry unsets saved_entry', () => {
+    expect(envSteps(planArm(input({ tags: WITH_E, env: { saved_entry: entryId('A-1-0+1') } }), 'B-2-0+2', 3).steps).at(-1)).toBe('unset saved_entry');
+  });
+
+  // BUG: planLayerAdd's `newest` test counts every non-bad layer, entry or not: B-2-0+3 added while E-5-0+1
+  // (no entry) exists is what GRUB boots by default, but it is not armed and post-install does not fire.
+  it.skip('layer --add of the newest layer with an entry arms it', () => {
+    const steps = planLayerAdd(input({ tags: WITH_E }), 'B-2-0').steps;
+    expect(envSteps(steps).filter((x) => x.startsWith('set imgbased_try='))).toEqual(['set imgbased_try=B-2-0+3']);
+  });
+
+  it('an entry-less layer is never the fallback, nor a rollback target', () => {
+    const tags = { ...TAGS_OF, 'E-5-0+1': [goodTag(OLD)] };
+    expect(envSteps(planArm(input({ tags }), 'B-2-0+2', 3).steps)).toContain(`set imgbased_fallback=${entryId('A-1-0+2')}`);
+    expect(envSteps(armNewLayer(input({ tags }), 'B-2-0+3'))).toContain(`set imgbased_fallback=${entryId('A-1-0+2')}`);
   });
 });
 
@@ -296,9 +320,15 @@ describe('layer --add arms its new layer when it becomes the default', () => {
     expect(armKeys(planLayerAdd(input({ env: { saved_entry: entryId('B-2-0+3') } }), 'B-2-0').steps)).toHaveLength(4);
   });
 
+  it('a layer on an older base is not the default: not armed', () => {
+    const plan = planLayerAdd(input(), 'A-1-0');
+    expect(plan.name).toBe('A-1-0+3');
+    expect(armKeys(plan.steps)).toEqual([]);
+  });
+
   it('a layer that gets no entry (base without a kernel) is not armed', () => {
     const plan = planLayerAdd(input(), 'E-5-0');
-    expect(plan.name).toBe('E-5-0+2');
+    expect(plan.name).toBe('E-5-0+1');
     expect(armKeys(plan.steps)).toEqual([]);
   });
 });

@@ -26,6 +26,8 @@ const BROKEN = 'Image-2.0-0+2';
 const GARBAGE = 'Image-1.0-0+3';
 const HEALTH = 'Image-2.0-0+3';
 const ONCE = 'Image-2.0-0+4';
+/** A layer's menu / BLS entry id, as GRUB's saved_entry and the arm name it ('+' written as '_'). */
+const id = (layer: string): string => `imgbased-${layer.replace(/\+/g, '_')}`;
 
 const SCRIPT_A = String.raw`set -u
 ${RECORD_SH}ST=$LAB_SHARE/bc-state
@@ -198,27 +200,27 @@ describe('boot counting, health checks, blessing, rollback (issue 11)', () => {
 
   it('1. a layer whose init dies: after its 2 tries GRUB boots the previous good layer; it is bad and last', () => {
     expect(rc(A, 'add-broken')).toBe(0);
-    expect(env(A, 'p1b-env.txt')).toMatchObject({ imgbased_try: BROKEN, imgbased_tries: '2', imgbased_fallback: `imgbased-${L1}` });
+    expect(env(A, 'p1b-env.txt')).toMatchObject({ imgbased_try: BROKEN, imgbased_tries: '2', imgbased_fallback: id(L1) });
     const log = stripEscapes(A.log);
     expect(log.match(/bc: broken init exits/g)?.length).toBe(2);
-    expect(log).toContain(`imgbased: ${BROKEN} used up its 2 boot tries; booting imgbased-${L1}`);
+    expect(log).toContain(`imgbased: ${BROKEN} used up its 2 boot tries; booting ${id(L1)}`);
     expect(A.markers['root-p2']).toEqual([L1]);
     const s = json<{ grubFellBackFrom: string; booted: string }>(A, 'p2-status.json');
     expect(s).toMatchObject({ booted: L1, grubFellBackFrom: BROKEN });
     expect(layerState(A, 'p2', BROKEN)).toMatchObject({ state: 'bad', reason: expect.stringMatching(/used up its 2 boot tries/) });
     expect(file(A, 'p2-status.txt')).toMatch(new RegExp(`${BROKEN.replace(/[.+]/g, '\\$&')}\\s+bad: used up its 2 boot tries`));
-    expect(menuIds(A, 'p2').at(-1)).toBe(`imgbased-${BROKEN}`);
+    expect(menuIds(A, 'p2').at(-1)).toBe(id(BROKEN));
     expect(file(A, 'p2-menu.cfg')).toContain('(marked bad)');
   });
 
   it('3. a layer whose kernel panics before the initramfs runs (garbage initramfs): GRUB falls back after its try', () => {
     expect(rc(A, 'arm-garbage')).toBe(0);
-    expect(env(A, 'p2b-env.txt')).toMatchObject({ imgbased_try: GARBAGE, imgbased_tries: '1', saved_entry: `imgbased-${GARBAGE}` });
-    expect(stripEscapes(A.log)).toContain(`imgbased: ${GARBAGE} used up its 1 boot tries; booting imgbased-${L1}`);
+    expect(env(A, 'p2b-env.txt')).toMatchObject({ imgbased_try: GARBAGE, imgbased_tries: '1', saved_entry: id(GARBAGE) });
+    expect(stripEscapes(A.log)).toContain(`imgbased: ${GARBAGE} used up its 1 boot tries; booting ${id(L1)}`);
     expect(A.markers['root-p3']).toEqual([L1]);
     expect(layerState(A, 'p3', GARBAGE)).toMatchObject({ state: 'bad', reason: expect.stringMatching(/used up its 1 boot try/) });
     // The bad layer's pin is gone: the default is the previous good layer.
-    expect(env(A, 'p3-env.txt').saved_entry ?? '').not.toBe(`imgbased-${GARBAGE}`);
+    expect(env(A, 'p3-env.txt').saved_entry ?? '').not.toBe(id(GARBAGE));
   });
 
   it('2. a required check fails: marked bad, one reboot into the previous good layer; fixed and re-armed it is blessed and stays', () => {
@@ -253,13 +255,13 @@ describe('boot counting, health checks, blessing, rollback (issue 11)', () => {
   it('6. rollback and rollback --to; a try booted once by boot --next is counted like any other', () => {
     expect(rc(A, 'rollback')).toBe(0);
     expect(JSON.parse(file(A, 'rollback.out'))).toEqual({ default: L1 });
-    expect(env(A, 'rollback-env.txt').saved_entry).toBe(`imgbased-${L1}`);
+    expect(env(A, 'rollback-env.txt').saved_entry).toBe(id(L1));
     expect(rc(A, 'rollback-to')).toBe(0);
-    expect(env(A, 'rollback-to-env.txt').saved_entry).toBe(`imgbased-${HEALTH}`);
+    expect(env(A, 'rollback-to-env.txt').saved_entry).toBe(id(HEALTH));
     expect(rc(A, 'rollback-bad')).not.toBe(0);
     expect(file(A, 'rollback-bad.err')).toMatch(/is bad .*boot --tries/);
     expect(rc(A, 'tries-bad')).toBe(2);
-    expect(env(A, 'p8b-env.txt')).toMatchObject({ imgbased_try: ONCE, next_entry: `imgbased-${ONCE}`, saved_entry: `imgbased-${HEALTH}` });
+    expect(env(A, 'p8b-env.txt')).toMatchObject({ imgbased_try: ONCE, next_entry: id(ONCE), saved_entry: id(HEALTH) });
     const arm = env(A, 'p8b-env.txt').imgbased_arm!;
     expect(A.markers['once-root']).toEqual([ONCE]);
     expect(env(A, 'p9-env-early.txt').imgbased_count).toBe(`${arm}:1`);

@@ -28,8 +28,8 @@ function now(input: PlanInput): Date {
   return input.now ?? new Date();
 }
 
-/** States of the layers GRUB can boot through an entry of ours (the only possible fallbacks). */
-function bootableStates(input: PlanInput): LayerState[] {
+/** States of the layers GRUB can boot through an entry of ours (the only possible fallbacks and defaults). */
+export function bootableStates(input: PlanInput): LayerState[] {
   const ours = new Set(input.boot.entries.map((e) => e.layer).filter((l) => l !== null));
   return layerStates(input.inv, input.boot.grub?.env ?? {}).filter((s) => ours.has(s.layer));
 }
@@ -60,11 +60,11 @@ export function planArm(input: PlanInput, layer: string, tries: number): Plan {
   const vg = vgOf(input);
   const file = envFile(input);
   requireLayerName(input, layer, 'boot --tries');
-  const states = layerStates(input.inv, input.boot.grub?.env ?? {});
-  const fallback = previousGood(bootableStates(input), layer, input.running);
+  const bootable = bootableStates(input);
+  const fallback = previousGood(bootable, layer, input.running);
   const plan = compose(input, {
     vg,
-    env: [...armSteps(file, layer, tries, fallback, now(input)), ...defaultSteps(file, layer, newestUsable(states, new Set(), new Set([layer])))],
+    env: [...armSteps(file, layer, tries, fallback, now(input)), ...defaultSteps(file, layer, newestUsable(bootable, new Set(), new Set([layer])))],
     after: clearTags(input, layer).filter((s) => s.kind === 'lv-untag' && s.tag.startsWith('imgbased:bad:')),
   });
   requireEntry(input, plan, layer, 'boot --tries');
@@ -84,11 +84,11 @@ export function planRollback(input: PlanInput, to: string | null): Plan & { targ
   const vg = vgOf(input);
   const file = envFile(input);
   const env = input.boot.grub?.env ?? {};
-  const states = layerStates(input.inv, env);
+  const states = bootableStates(input);
   let target: string;
   if (to !== null) {
     requireLayerName(input, to, 'rollback --to');
-    const s = states.find((x) => x.layer === to)!;
+    const s = layerStates(input.inv, env).find((x) => x.layer === to)!;
     if (s.state === 'bad') throw new UsageError(`rollback --to: layer ${to} is bad (${s.reason}); re-arm it with 'imgbase boot --tries N ${to}'`);
     target = to;
   } else {
@@ -124,7 +124,7 @@ export function planVerdicts(input: PlanInput, verdicts: readonly Verdict[]): Pl
   const vg = vgOf(input);
   const file = envFile(input);
   const env = input.boot.grub?.env ?? {};
-  const states = layerStates(input.inv, env);
+  const states = bootableStates(input);
   const at = now(input);
   const pre: Step[] = [];
   const envSteps: Step[] = [];
@@ -140,8 +140,8 @@ export function planVerdicts(input: PlanInput, verdicts: readonly Verdict[]): Pl
       after.push({ kind: 'lv-tag', vg, lv: v.layer, tag: goodTag(at) }, ...clearTags(input, v.layer));
     }
   }
-  if (disarm) envSteps.push(...disarmSteps(file));
-  // saved_entry naming a layer that is now bad moves to the fallback.
+  // saved_entry naming a layer that is now bad moves to the fallback, before the try ends: while the arm is there,
+  // GRUB keeps falling back by itself, so a cut in between never leaves a bad layer the default.
   const saved = env.saved_entry ?? '';
   const badSaved = [...bad].some((l) => entryId(l) === saved);
   const fb = verdicts.find((v): v is Extract<Verdict, { kind: 'bad' }> => v.kind === 'bad')?.fallback ?? null;
@@ -149,5 +149,6 @@ export function planVerdicts(input: PlanInput, verdicts: readonly Verdict[]): Pl
     if (fb !== null) envSteps.push(...defaultSteps(file, fb, newestUsable(states, bad)));
     else envSteps.push({ kind: 'grubenv-unset', file, key: 'saved_entry', previous: '' });
   }
+  if (disarm) envSteps.push(...disarmSteps(file));
   return compose(input, { vg, pre, env: envSteps, after });
 }

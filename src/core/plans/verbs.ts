@@ -4,12 +4,11 @@ import { entryId } from '../bls';
 import { BusyError, ImgbasedError, NotFoundError, UsageError } from '../errors';
 import { findBase, findLayer, latestBase, latestLayer, nextLayerName, TAGS, type Inventory, type LvRecord } from '../inventory';
 import { compareLayerNames, layerName, parseLayerName, parseNvr, validateLayerName } from '../naming';
-import { badLayers } from '../boot-state';
 import { roomFor } from '../space';
 import type { KernelSource, Step } from '../steps';
 import { kernelDirPath } from '../boot-plan';
 import { compose, type Plan, type PlanInput } from './compose';
-import { armNewLayer } from './boot-verbs';
+import { armNewLayer, bootableStates } from './boot-verbs';
 
 function layout(input: PlanInput): { vg: string; pool: LvRecord } {
   const { inv } = input;
@@ -87,9 +86,9 @@ export function planLayerAdd(input: PlanInput, target: string | undefined): Plan
   // post-install: the new layer is the default from now on (it has an entry, and no other layer is pinned).
   const probe = compose(input, change);
   const saved = input.boot.grub?.env.saved_entry;
-  // GRUB's default when nothing is pinned: the newest layer not marked bad (a layer on an older base is not it).
-  const bad = badLayers(input.inv);
-  const newest = !input.inv.layers.some((l) => !bad.has(l.name) && compareLayerNames(l.name, name) > 0);
+  // GRUB's default when nothing is pinned: the newest layer with an entry not marked bad (a layer on an older base
+  // is not it).
+  const newest = !bootableStates(input).some((s) => s.state !== 'bad' && compareLayerNames(s.layer, name) > 0);
   const isDefault = probe.steps.some((s) => s.kind === 'write-entry' && s.layer === name) && newest && (!saved || saved === entryId(name));
   const plan = compose(input, {
     ...change,
