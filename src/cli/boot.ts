@@ -106,7 +106,9 @@ async function arm(args: Parameters<typeof optValue>[0], bootDir: string, g: Glo
     const input = await readSnapshots({ bootDir });
     requireLayout(input.inv);
     await execute(planArm(input, layer, tries), g);
-    if (!g.dryRun) console.log(`boot: ${layer} is the default, armed for ${tries} ${tries === 1 ? 'try' : 'tries'}`);
+    if (g.dryRun) return 0;
+    if (g.json) printJson({ layer, tries, default: true });
+    else console.log(`boot: ${layer} is the default, armed for ${tries} ${tries === 1 ? 'try' : 'tries'}`);
     return 0;
   }, { timeoutS: lockTimeout(args) });
 }

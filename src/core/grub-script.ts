@@ -153,7 +153,7 @@ export function renderGrubMenu(input: GrubMenuInput): string {
     out.push('\t\tset default="${imgbased_default}"');
     out.push('\tfi');
     out.push('fi');
-    out.push(`if [ -n "${ARM}" -a "\${default}" = "\${${ENV.tryId}}" ]; then`);
+    out.push(`if [ -n "${ARM}" -a -n "\${${ENV.tryId}}" -a "\${default}" = "\${${ENV.tryId}}" ]; then`);
     out.push('\timgbased_tries_used');
     out.push('\tif [ "${imgbased_spent}" = 1 ]; then');
     // The way back, by id: the armed fallback when it is one of ours and not bad, else the newest such layer.

@@ -15,7 +15,9 @@ import type { PlanInput } from '../../src/core/plans/compose';
 import type { Step } from '../../src/core/steps';
 import { STUB_CFG, VG, kernelsOf, layoutRecords, lv, makeBoot, planInput, syncBoot, tempDirs } from './helpers/plan-fixtures';
 
-const ID = '20261201T000000Z';
+/** When the arm of these tests was made, and its id. */
+const ARMED_AT = new Date('2026-12-01T00:00:00Z');
+const ID = stamp(ARMED_AT);
 const CFG: BootConfig = { ...DEFAULT_BOOT_CONFIG, rebootOnFailure: true, failedUnits: false };
 
 const check = (name: string, ok: boolean, kind: CheckResult['kind'] = 'required'): CheckResult =>
@@ -29,7 +31,12 @@ const st = (layer: string, state: LayerState['state']): LayerState =>
 /** A-1-0+1 and +2 good, B-2-0+1 bad, B-2-0+2 the newest (its state per test). */
 const states = (newest: LayerState['state'] = 'trying'): LayerState[] =>
   [st('A-1-0+1', 'good'), st('A-1-0+2', 'good'), st('B-2-0+1', 'bad'), st('B-2-0+2', newest)];
-const arm = (a: Partial<Arm> = {}): Arm => ({ layer: 'B-2-0+2', tries: 3, id: ID, fallback: 'A-1-0+2', used: 1, fell: false, ...a });
+const arm = (a: Partial<Arm> = {}): Arm => ({ layer: 'B-2-0+2', tries: 3, id: ID, fallbackId: entryId('A-1-0+2'), used: 1, fell: false, ...a });
+/** grubenv as armSteps leaves it: `layer` armed for `tries` at `at`, falling back to `fallback`; then `more`. */
+function armedEnv(layer: string, tries: number, at: Date, fallback: string | null, more: Record<string, string> = {}): Record<string, string> {
+  const set = armSteps('/boot/grub/grubenv', layer, tries, fallback, at).flatMap((s) => (s.kind === 'grubenv-set' ? [[s.key, s.value]] : []));
+  return { ...Object.fromEntries(set), ...more };
+}
 
 function input(o: Partial<AssessInput>): AssessInput {
   return { booted: 'B-2-0+2', skipped: [], states: states(), arm: arm(), checks: HEALTHY, failedUnits: [], config: CFG, vg: VG, ...o };
@@ -82,29 +89,29 @@ describe('assessBoot: the booted layer', () => {
   });
 
   it('no reboot when the arm has no fallback, or its fallback is bad (the verdict carries no fallback then)', () => {
-    for (const fallback of [null, 'B-2-0+1']) {
-      const a = assessBoot(input({ checks: SSH_FAILS, arm: arm({ fallback }) }));
+    for (const fallbackId of [null, entryId('B-2-0+1')]) {
+      const a = assessBoot(input({ checks: SSH_FAILS, arm: arm({ fallbackId }) }));
       expect(a.reboot).toBeNull();
       expect(a.verdicts).toEqual([{ kind: 'bad', layer: 'B-2-0+2', reason: { kind: 'check', name: 'ssh' }, disarm: true, fallback: null }]);
     }
   });
 
-  // BUG: assessBoot checks only that the fallback is not bad (`state(fallback)?.state !== 'bad'`); a fallback
-  // with no state at all (no such layer) passes, so it reboots into a layer that does not exist and the verdict
-  // moves saved_entry to an entry id nothing has. (With the armOf bug, every real fallback reads like this.)
-  it.skip('no reboot when the arm\'s fallback is no layer at all', () => {
-    const a = assessBoot(input({ checks: SSH_FAILS, arm: arm({ fallback: 'Z-9-0+1' }) }));
-    expect(a.reboot).toBeNull();
-    expect(a.verdicts[0]).toMatchObject({ kind: 'bad', fallback: null });
+  it('no reboot when the arm\'s fallback is no layer at all (the id of a layer since removed)', () => {
+    for (const fallbackId of [entryId('Z-9-0+1'), 'imgbased-A-1-0+2']) {
+      const a = assessBoot(input({ checks: SSH_FAILS, arm: arm({ fallbackId }) }));
+      expect(a.reboot).toBeNull();
+      expect(a.verdicts).toEqual([{ kind: 'bad', layer: 'B-2-0+2', reason: { kind: 'check', name: 'ssh' }, disarm: true, fallback: null }]);
+    }
   });
 
-  // BUG (end to end through grubenv): armOf reads the fallback armSteps wrote as "A-1-0_2" (the entry id minus
-  // its prefix), so a tried layer failing its check reboots "into A-1-0_2" and a bad fallback is not noticed.
-  it.skip('the fallback armSteps wrote is the layer rebooted into, and a bad one is refused', () => {
-    const env = (fb: string): Record<string, string> => Object.fromEntries(
-      armSteps('/g', 'B-2-0+2', 3, fb, new Date('2026-12-01T00:00:00Z')).flatMap((s) => (s.kind === 'grubenv-set' ? [[s.key, s.value]] : [])));
-    expect(assessBoot(input({ checks: SSH_FAILS, arm: armOf(env('A-1-0+2')) })).reboot).toBe('A-1-0+2');
-    expect(assessBoot(input({ checks: SSH_FAILS, arm: armOf(env('B-2-0+1')) })).reboot).toBeNull();
+  it('the fallback armSteps wrote is the layer rebooted into, and a bad one is refused', () => {
+    const armOfSteps = (fb: string) => armOf(armedEnv('B-2-0+2', 3, ARMED_AT, fb));
+    const good = assessBoot(input({ checks: SSH_FAILS, arm: armOfSteps('A-1-0+2') }));
+    expect(good.reboot).toBe('A-1-0+2');
+    expect(good.verdicts[0]).toMatchObject({ kind: 'bad', fallback: 'A-1-0+2' });
+    const bad = assessBoot(input({ checks: SSH_FAILS, arm: armOfSteps('B-2-0+1') }));
+    expect(bad.reboot).toBeNull();
+    expect(bad.verdicts[0]).toMatchObject({ kind: 'bad', fallback: null });
   });
 
   it('good layer failing: no verdict and no reboot (a fallback boot never reboots again)', () => {
@@ -185,7 +192,7 @@ describe('assessBoot: GRUB and the initramfs fell back', () => {
 
   it('GRUB fell back to a new layer that is healthy: that one is blessed too (without a second disarm)', () => {
     const s = [st('A-1-0+1', 'new'), st('B-2-0+2', 'trying')];
-    const a = assessBoot(input({ booted: 'A-1-0+1', states: s, arm: { ...fell, fallback: 'A-1-0+1' } }));
+    const a = assessBoot(input({ booted: 'A-1-0+1', states: s, arm: { ...fell, fallbackId: entryId('A-1-0+1') } }));
     expect(a.verdicts).toEqual([
       { kind: 'bad', layer: 'B-2-0+2', reason: { kind: 'tries', tries: 3 }, disarm: true, fallback: 'A-1-0+1' },
       { kind: 'bless', layer: 'A-1-0+1', disarm: false },
@@ -238,7 +245,7 @@ describe('assessBoot on what a cut verdict left (hand-made states)', () => {
   it('bless cut after the good tag while the arm is still there: blessed and disarmed again', () => {
     // An arm wins over a good tag (layerStates), so the layer reads as trying.
     const inv = buildInventory(layoutRecords(['A-1-0'], ['A-1-0+1'], [lv('A-1-0+2', [TAGS.layer, goodTag(new Date('2026-12-01T01:00:00Z'))], { origin: 'A-1-0' })]));
-    const env = { [ENV.try]: 'A-1-0+2', [ENV.tries]: '3', [ENV.arm]: ID, [ENV.count]: `${ID}:1` };
+    const env = armedEnv('A-1-0+2', 3, ARMED_AT, null, { [ENV.count]: `${ID}:1` });
     const a = assessBoot(input({ booted: 'A-1-0+2', states: layerStates(inv, env), arm: armOf(env) }));
     expect(a.verdicts).toEqual([{ kind: 'bless', layer: 'A-1-0+2', disarm: true }]);
   });
@@ -247,11 +254,10 @@ describe('assessBoot on what a cut verdict left (hand-made states)', () => {
     const inv = buildInventory(layoutRecords(['A-1-0'], ['A-1-0+1'], [
       lv('A-1-0+2', [TAGS.layer, badTag(new Date('2026-12-01T01:00:00Z'), { kind: 'check', name: 'ssh' })], { origin: 'A-1-0' }),
     ]));
-    const env = { [ENV.try]: 'A-1-0+2', [ENV.tries]: '3', [ENV.arm]: ID, [ENV.count]: `${ID}:1` };
+    const env = armedEnv('A-1-0+2', 3, ARMED_AT, 'A-1-0+1', { [ENV.count]: `${ID}:1` });
     const s = layerStates(inv, env);
     expect(s.find((x) => x.layer === 'A-1-0+2')?.state).toBe('bad');
-    // The fallback given as a layer name: armOf would decode an imgbased_fallback wrongly (the BUG in boot-state.test.ts).
-    const a = assessBoot(input({ booted: 'A-1-0+2', states: s, arm: { ...armOf(env)!, fallback: 'A-1-0+1' }, checks: SSH_FAILS }));
+    const a = assessBoot(input({ booted: 'A-1-0+2', states: s, arm: armOf(env), checks: SSH_FAILS }));
     expect(a.verdicts).toEqual([{ kind: 'bad', layer: 'A-1-0+2', reason: { kind: 'check', name: 'ssh' }, disarm: true, fallback: 'A-1-0+1' }]);
   });
 
@@ -259,7 +265,7 @@ describe('assessBoot on what a cut verdict left (hand-made states)', () => {
     const inv = buildInventory(layoutRecords(['A-1-0'], ['A-1-0+1'], [
       lv('A-1-0+2', [TAGS.layer, badTag(new Date('2026-12-01T01:00:00Z'), { kind: 'tries', tries: 3 })], { origin: 'A-1-0' }),
     ]));
-    const env = { [ENV.try]: 'A-1-0+2', [ENV.tries]: '3', [ENV.arm]: ID, [ENV.count]: `${ID}:3`, [ENV.fell]: ID };
+    const env = armedEnv('A-1-0+2', 3, ARMED_AT, 'A-1-0+1', { [ENV.count]: `${ID}:3`, [ENV.fell]: ID });
     const a = assessBoot(input({ booted: 'A-1-0+1', states: layerStates(inv, env), arm: armOf(env) }));
     expect(a.verdicts[0]).toMatchObject({ kind: 'bad', layer: 'A-1-0+2', reason: { kind: 'tries', tries: 3 }, disarm: true });
   });
@@ -328,25 +334,25 @@ describe('power-cut replays of planVerdicts', () => {
   const SCENARIOS: Array<{ name: string; world: World; booted: string; checks: CheckResult[]; final: Record<string, unknown> }> = [
     {
       name: 'tried newest layer comes up healthy (bless)',
-      world: { tags: { 'A-1-0+1': [goodTag(T1)] }, env: { [ENV.try]: 'B-2-0+1', [ENV.tries]: '3', [ENV.arm]: stamp(T1), [ENV.fallback]: entryId('A-1-0+1'), [ENV.count]: `${stamp(T1)}:1` } },
+      world: { tags: { 'A-1-0+1': [goodTag(T1)] }, env: armedEnv('B-2-0+1', 3, T1, 'A-1-0+1', { [ENV.count]: `${stamp(T1)}:1` }) },
       booted: 'B-2-0+1', checks: HEALTHY,
       final: { 'A-1-0+1': 'good', 'A-1-0+2': 'new', 'B-2-0+1': 'good', armed: null, saved_entry: null },
     },
     {
       name: 'a good layer re-armed comes up healthy (bless over an old good tag)',
-      world: { tags: { 'A-1-0+1': [goodTag(T1)], 'B-2-0+1': [goodTag(T1)] }, env: { [ENV.try]: 'B-2-0+1', [ENV.tries]: '2', [ENV.arm]: stamp(T1), [ENV.count]: `${stamp(T1)}:1` } },
+      world: { tags: { 'A-1-0+1': [goodTag(T1)], 'B-2-0+1': [goodTag(T1)] }, env: armedEnv('B-2-0+1', 2, T1, null, { [ENV.count]: `${stamp(T1)}:1` }) },
       booted: 'B-2-0+1', checks: HEALTHY,
       final: { 'A-1-0+1': 'good', 'A-1-0+2': 'new', 'B-2-0+1': 'good', armed: null, saved_entry: null },
     },
     {
       name: 'tried newest layer fails its check (bad)',
-      world: { tags: { 'A-1-0+1': [goodTag(T1)] }, env: { [ENV.try]: 'B-2-0+1', [ENV.tries]: '3', [ENV.arm]: stamp(T1), [ENV.fallback]: entryId('A-1-0+1'), [ENV.count]: `${stamp(T1)}:1` } },
+      world: { tags: { 'A-1-0+1': [goodTag(T1)] }, env: armedEnv('B-2-0+1', 3, T1, 'A-1-0+1', { [ENV.count]: `${stamp(T1)}:1` }) },
       booted: 'B-2-0+1', checks: SSH_FAILS,
       final: { 'A-1-0+1': 'good', 'A-1-0+2': 'new', 'B-2-0+1': 'bad', armed: null, saved_entry: null },
     },
     {
       name: 'GRUB used up the tries of the newest layer and booted the fallback (bad by tries)',
-      world: { tags: { 'A-1-0+1': [goodTag(T1)] }, env: { [ENV.try]: 'B-2-0+1', [ENV.tries]: '3', [ENV.arm]: stamp(T1), [ENV.fallback]: entryId('A-1-0+1'), [ENV.count]: `${stamp(T1)}:3`, [ENV.fell]: stamp(T1) } },
+      world: { tags: { 'A-1-0+1': [goodTag(T1)] }, env: armedEnv('B-2-0+1', 3, T1, 'A-1-0+1', { [ENV.count]: `${stamp(T1)}:3`, [ENV.fell]: stamp(T1) }) },
       booted: 'A-1-0+1', checks: HEALTHY,
       final: { 'A-1-0+1': 'good', 'A-1-0+2': 'new', 'B-2-0+1': 'bad', armed: null, saved_entry: null },
     },
@@ -363,17 +369,12 @@ describe('power-cut replays of planVerdicts', () => {
     }
   });
 
-  // BUG: planVerdicts orders a bad verdict's grubenv steps as disarm first, then the saved_entry move to the
-  // fallback. A cut after the disarm leaves the bad layer tagged bad, no arm, and saved_entry still naming it; the
-  // next assessment sees no arm and makes no verdict, so nothing ever moves saved_entry: GRUB keeps booting the bad
-  // layer's entry by default (and the initramfs boots a layer requested by name even when it is bad).
-  it.skip('an older layer armed with saved_entry pinning it, GRUB fell back: every cut converges (saved_entry moved)', () => {
+  // saved_entry naming the layer that becomes bad moves before the disarm: a cut after the disarm would leave no
+  // arm, so no next assessment would make a verdict that moves it, and GRUB would keep booting the bad layer.
+  it('an older layer armed with saved_entry pinning it, GRUB fell back: every cut converges (saved_entry moved)', () => {
     const world: World = {
       tags: { 'A-1-0+1': [goodTag(T1)] },
-      env: {
-        saved_entry: entryId('A-1-0+2'), [ENV.try]: 'A-1-0+2', [ENV.tries]: '3', [ENV.arm]: stamp(T1),
-        [ENV.fallback]: entryId('A-1-0+1'), [ENV.count]: `${stamp(T1)}:3`, [ENV.fell]: stamp(T1),
-      },
+      env: armedEnv('A-1-0+2', 3, T1, 'A-1-0+1', { saved_entry: entryId('A-1-0+2'), [ENV.count]: `${stamp(T1)}:3`, [ENV.fell]: stamp(T1) }),
     };
     const steps = assessSteps(world, { booted: 'A-1-0+1', checks: HEALTHY }, T2);
     const final = { 'A-1-0+1': 'good', 'A-1-0+2': 'bad', 'B-2-0+1': 'new', armed: null, saved_entry: entryId('A-1-0+1') };

@@ -3,11 +3,12 @@
 import { describe, expect, it } from 'vitest';
 import { entryId } from '../../src/core/bls';
 import {
-  ARM_KEYS, DEFAULT_TRIES, ENV, MAX_TRIES, STATE_TAG, armOf, armSteps, badLayers, badTag, defaultSteps, describeReason,
+  ARM_KEYS, DEFAULT_TRIES, ENV, MAX_TRIES, STATE_TAG, armFallback, armOf, armSteps, badLayers, badTag, defaultSteps, describeReason,
   disarmSteps, encodeReason, goodTag, isStateTag, layerStates, parseTries, previousGood, stamp, stampToIso, tagState,
   type LayerState,
 } from '../../src/core/boot-state';
 import { buildInventory, TAGS, type Inventory } from '../../src/core/inventory';
+import type { Step } from '../../src/core/steps';
 import { layoutRecords, lv } from './helpers/plan-fixtures';
 
 /** LVM tags may hold only these characters (lvm(8), "Tags"). */
@@ -25,7 +26,17 @@ function inventory(layers: Record<string, string[]>): Inventory {
 
 /** A valid arm of `layer` made at `when`, as grubenv holds it. */
 function armEnv(layer: string, tries: number, when: Date, more: Record<string, string> = {}): Record<string, string> {
-  return { [ENV.try]: layer, [ENV.tries]: String(tries), [ENV.arm]: stamp(when), ...more };
+  return { [ENV.try]: layer, [ENV.tryId]: entryId(layer), [ENV.tries]: String(tries), [ENV.arm]: stamp(when), ...more };
+}
+
+/** grubenv after `steps` (grubenv steps only) ran on `env`. */
+function applyEnv(steps: readonly Step[], env: Record<string, string> = {}): Record<string, string> {
+  const out = { ...env };
+  for (const s of steps) {
+    if (s.kind === 'grubenv-set') out[s.key] = s.value;
+    if (s.kind === 'grubenv-unset') delete out[s.key];
+  }
+  return out;
 }
 
 const state = (layer: string, s: Partial<LayerState>): LayerState =>
@@ -150,28 +161,28 @@ describe('armOf', () => {
   const ID = stamp(T0);
   const full = armEnv('A-1-0+2', 3, T0, { [ENV.fallback]: entryId('A-1-0+1') });
 
-  it('reads a complete arm with nothing counted yet', () => {
-    expect(armOf(full)).toMatchObject({ layer: 'A-1-0+2', tries: 3, id: ID, used: 0, fell: false });
-    expect(armOf(armEnv('A-1-0+2', 3, T0))?.fallback).toBeNull();
+  it('reads a complete arm with nothing counted yet; the fallback as the entry id grubenv holds', () => {
+    expect(armOf(full)).toEqual({ layer: 'A-1-0+2', tries: 3, id: ID, fallbackId: 'imgbased-A-1-0_1', used: 0, fell: false });
+    expect(armOf(armEnv('A-1-0+2', 3, T0))?.fallbackId).toBeNull();
     // A fallback that is not one of our entry ids is no fallback.
-    expect(armOf({ ...full, [ENV.fallback]: 'gnulinux-simple-1234' })?.fallback).toBeNull();
-  });
-
-  // BUG: armOf decodes imgbased_fallback by stripping the "imgbased-" prefix only, but the value is an entry id
-  // (entryId: '+' written as '_'), so the arm armSteps writes for fallback A-1-0+1 reads back as fallback
-  // "A-1-0_1", a name no layer has. assessBoot then never finds the fallback's state (a bad fallback is rebooted
-  // into) and reports reboot "A-1-0_1".
-  it.skip('reads back the fallback layer armSteps wrote (entry id -> layer name)', () => {
-    expect(armOf(full)?.fallback).toBe('A-1-0+1');
+    expect(armOf({ ...full, [ENV.fallback]: 'gnulinux-simple-1234' })?.fallbackId).toBeNull();
   });
 
   it('is null when a key is missing or empty', () => {
-    for (const key of [ENV.try, ENV.tries, ENV.arm]) {
+    for (const key of [ENV.try, ENV.tryId, ENV.tries, ENV.arm]) {
       const { [key]: _, ...without } = full;
       expect(armOf(without)).toBeNull();
       expect(armOf({ ...full, [key]: '' })).toBeNull();
     }
     expect(armOf({})).toBeNull();
+  });
+
+  it('is null when imgbased_try_id is not the entry id of imgbased_try (GRUB would never fall back from it)', () => {
+    for (const id of ['imgbased-A-1-0+2', 'imgbased-A-1-0_1', 'A-1-0_2', entryId('A-1-0+2').toUpperCase(), ` ${entryId('A-1-0+2')}`]) {
+      expect(armOf({ ...full, [ENV.tryId]: id })).toBeNull();
+    }
+    // imgbased_try edited to another layer, the id left behind.
+    expect(armOf({ ...full, [ENV.try]: 'A-1-0+1' })).toBeNull();
   });
 
   it('is null when tries is outside 1..MAX_TRIES', () => {
@@ -183,10 +194,9 @@ describe('armOf', () => {
     for (const t of ['abc', '1.5', '3x', 'NaN', 'Infinity']) expect(armOf({ ...full, [ENV.tries]: t })).toBeNull();
   });
 
-  // BUG: armOf parses imgbased_tries with Number(), which accepts spellings GRUB's string comparisons
-  // (`[ "${imgbased_tries}" = 3 ... ]`) never match: with "0x3", " 3", "3.0", "+3" or "3e0" userland reports
-  // a try of 3 while GRUB never finds the tries spent and never falls back. Only a hand-edited grubenv has them.
-  it.skip('is null for number spellings GRUB does not compare equal to 1..9', () => {
+  // GRUB compares imgbased_tries as a string (`[ "${imgbased_tries}" = 3 ... ]`): any other spelling of 3 would
+  // be a try GRUB never finds spent.
+  it('is null for number spellings GRUB does not compare equal to 1..9', () => {
     for (const t of ['0x3', ' 3', '3 ', '3.0', '+3', '3e0', '03']) expect(armOf({ ...full, [ENV.tries]: t })).toBeNull();
   });
 
@@ -197,12 +207,35 @@ describe('armOf', () => {
     // A count whose id merely starts like ours is someone else's.
     expect(armOf({ ...full, [ENV.count]: `${ID}0:2` })?.used).toBe(0);
     for (const bad of [`${ID}:`, `${ID}:x`, `${ID}:-1`, `${ID}:1.5`, ID, '']) expect(armOf({ ...full, [ENV.count]: bad })?.used).toBe(0);
+    // Only one digit, spelled as GRUB's chain writes it (`${imgbased_arm}:N`): anything else GRUB reads as 0 too.
+    for (const bad of [`${ID}:02`, `${ID}:+2`, `${ID}: 2`, `${ID}:2 `, `${ID}:2.0`, `${ID}:0x2`, `${ID}:10`]) {
+      expect(armOf({ ...full, [ENV.count]: bad })?.used).toBe(0);
+    }
   });
 
   it('fell only when imgbased_fell names this arm', () => {
     expect(armOf({ ...full, [ENV.fell]: ID })?.fell).toBe(true);
     expect(armOf({ ...full, [ENV.fell]: '20261130T000000Z' })?.fell).toBe(false);
     expect(armOf({ ...full, [ENV.fell]: '' })?.fell).toBe(false);
+  });
+});
+
+describe('armFallback', () => {
+  const LAYERS = ['A-1-0+1', 'A-1-0+2', 'B-2-0+1'];
+  const withFallback = (id: string | null) => ({ ...armOf(armEnv('B-2-0+1', 3, T0))!, fallbackId: id });
+
+  it('resolves the fallback entry id to the layer it belongs to (\'+\' is written \'_\' in ids)', () => {
+    expect(armFallback(withFallback(entryId('A-1-0+1')), LAYERS)).toBe('A-1-0+1');
+    expect(armFallback(withFallback('imgbased-A-1-0_2'), LAYERS)).toBe('A-1-0+2');
+  });
+
+  it('null without an arm, without a fallback, or when no layer has that id', () => {
+    expect(armFallback(null, LAYERS)).toBeNull();
+    expect(armFallback(withFallback(null), LAYERS)).toBeNull();
+    expect(armFallback(withFallback(entryId('Z-9-0+1')), LAYERS)).toBeNull();
+    expect(armFallback(withFallback(entryId('A-1-0+1')), [])).toBeNull();
+    // The layer name itself is not its entry id.
+    expect(armFallback(withFallback('imgbased-A-1-0+1'), LAYERS)).toBeNull();
   });
 });
 
@@ -313,9 +346,10 @@ describe('previousGood', () => {
 });
 
 describe('grubenv steps', () => {
-  it('armSteps: try, tries, arm id (the stamp), fallback as an entry id', () => {
+  it('armSteps: try (name and entry id), tries, arm id (the stamp), fallback as an entry id', () => {
     expect(armSteps(FILE, 'B-2-0+1', 3, 'A-1-0+2', T0)).toEqual([
       { kind: 'grubenv-set', file: FILE, key: ENV.try, value: 'B-2-0+1', previous: null },
+      { kind: 'grubenv-set', file: FILE, key: ENV.tryId, value: 'imgbased-B-2-0_1', previous: null },
       { kind: 'grubenv-set', file: FILE, key: ENV.tries, value: '3', previous: null },
       { kind: 'grubenv-set', file: FILE, key: ENV.arm, value: '20261201T000000Z', previous: null },
       { kind: 'grubenv-set', file: FILE, key: ENV.fallback, value: 'imgbased-A-1-0_2', previous: null },
@@ -326,15 +360,22 @@ describe('grubenv steps', () => {
     expect(armSteps(FILE, 'B-2-0+1', 1, null, T0).at(-1)).toEqual({ kind: 'grubenv-unset', file: FILE, key: ENV.fallback, previous: '' });
   });
 
-  it('what armSteps writes is an arm armOf reads, with nothing counted', () => {
-    const env: Record<string, string> = {};
-    for (const s of armSteps(FILE, 'B-2-0+1', MAX_TRIES, 'A-1-0+2', T0)) if (s.kind === 'grubenv-set') env[s.key] = s.value;
-    expect(armOf(env)).toMatchObject({ layer: 'B-2-0+1', tries: MAX_TRIES, id: stamp(T0), used: 0, fell: false });
+  it('what armSteps writes is an arm armOf reads, with nothing counted, falling back to the layer given', () => {
+    const env = applyEnv(armSteps(FILE, 'B-2-0+1', MAX_TRIES, 'A-1-0+2', T0));
+    expect(armOf(env)).toEqual({ layer: 'B-2-0+1', tries: MAX_TRIES, id: stamp(T0), fallbackId: entryId('A-1-0+2'), used: 0, fell: false });
+    expect(armFallback(armOf(env), ['A-1-0+1', 'A-1-0+2', 'B-2-0+1'])).toBe('A-1-0+2');
+    // Re-armed without a fallback over it: the old fallback is gone.
+    const again = applyEnv(armSteps(FILE, 'B-2-0+1', 2, null, at('2026-12-02T00:00:00Z')), env);
+    expect(armOf(again)).toMatchObject({ layer: 'B-2-0+1', tries: 2, id: '20261202T000000Z', fallbackId: null });
   });
 
-  it('disarmSteps unsets the four keys userland writes, never GRUB\'s count or fell mark', () => {
+  it('disarmSteps unsets the five keys userland writes, never GRUB\'s count or fell mark', () => {
     expect(disarmSteps(FILE)).toEqual(ARM_KEYS.map((key) => ({ kind: 'grubenv-unset', file: FILE, key, previous: '' })));
-    expect([...ARM_KEYS]).toEqual([ENV.try, ENV.tries, ENV.arm, ENV.fallback]);
+    expect([...ARM_KEYS]).toEqual([ENV.try, ENV.tryId, ENV.tries, ENV.arm, ENV.fallback]);
+    // What is left after a disarm is no arm.
+    const left = applyEnv(disarmSteps(FILE), armEnv('B-2-0+1', 3, T0, { [ENV.count]: `${stamp(T0)}:1`, [ENV.fell]: stamp(T0) }));
+    expect(left).toEqual({ [ENV.count]: `${stamp(T0)}:1`, [ENV.fell]: stamp(T0) });
+    expect(armOf(left)).toBeNull();
     expect(disarmSteps(FILE).map((s) => (s as { key: string }).key)).not.toContain(ENV.count);
     expect(disarmSteps(FILE).map((s) => (s as { key: string }).key)).not.toContain(ENV.fell);
   });

@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { entryId, layerEntry } from '../../src/core/bls';
-import { ENV, MAX_TRIES } from '../../src/core/boot-state';
+import { ENV, MAX_TRIES, armFallback, armOf, armSteps, stamp } from '../../src/core/boot-state';
 import { countingFunctions, renderGrubMenu } from '../../src/core/grub-script';
 import { parseGrub, simulateBoot } from './helpers/grub-mini';
 import { tempDirs } from './helpers/plan-fixtures';
@@ -137,9 +137,12 @@ describe('the menu\'s shape', () => {
 // ---------------------------------------------------------------------------------------------------------------
 // Boots, simulated. grubenv in, grubenv out; a boot that leaves GRUB's default to something not ours gives null.
 
-const ID = '20261201T000000Z';
+const ARMED_AT = new Date('2026-12-01T00:00:00Z');
+const ID = stamp(ARMED_AT);
+/** grubenv as armSteps leaves it: `layer` armed for `tries` boots (arm id ID), falling back to `fallback`; then `more`. */
 const arm = (layer: string, tries: number, fallback: string | null, more: Record<string, string> = {}): Record<string, string> => ({
-  [ENV.try]: layer, [ENV.tries]: String(tries), [ENV.arm]: ID, ...(fallback ? { [ENV.fallback]: entryId(fallback) } : {}), ...more,
+  ...Object.fromEntries(armSteps('/boot/grub/grubenv', layer, tries, fallback, ARMED_AT).flatMap((s) => (s.kind === 'grubenv-set' ? [[s.key, s.value]] : []))),
+  ...more,
 });
 /** `n` boots in a row: the entries booted and the grubenv after each. */
 function boots(m: string, env: Record<string, string>, n: number): Array<{ entry: string | null; env: Record<string, string> }> {
@@ -182,11 +185,8 @@ describe('simulated boots: counting', () => {
     expect(r.every((b) => b.env[ENV.fell] === undefined)).toBe(true);
   });
 
-  // BUG: renderGrubMenu's fallback block tests `"${default}" = "imgbased-${imgbased_try}"`, but imgbased_try holds
-  // the layer name ("B-2-0+1", from armSteps) while default holds the entry id ("imgbased-B-2-0_1": entryId writes
-  // '+' as '_'). Every layer name has a '+', so the test never matches: GRUB counts on past the tries (4, 5, ...)
-  // and keeps booting the armed layer; it never falls back nor sets imgbased_fell.
-  it.skip('arm tries=3: the 4th boot goes to the fallback and marks imgbased_fell; later boots stay there', () => {
+  // The fallback block compares ${default} (an entry id) with imgbased_try_id: the layer name has a '+' the id has not.
+  it('arm tries=3: the 4th boot goes to the fallback and marks imgbased_fell; later boots stay there', () => {
     const r = boots(m, arm('B-2-0+1', 3, 'A-1-0+1'), 5);
     expect(r[3]!.entry).toBe(entryId('A-1-0+1'));
     expect(r[3]!.env[ENV.fell]).toBe(ID);
@@ -228,50 +228,78 @@ describe('simulated boots: counting', () => {
   });
 });
 
-// The fallback block itself, reachable with layer names without '+' (whose entry id is "imgbased-" + the name; see
-// the BUG above): which layer GRUB goes back to, and that imgbased_fell is saved once.
-describe('simulated boots: the fallback block (layer names without "+")', () => {
-  const PLAIN = ['L4', 'L3', 'L2', 'L1'];
-  const m = (bad: string[] = []): string => menu(PLAIN, bad);
+// The fallback block itself, with real layer names (the '+' becomes '_' in entry ids): which layer GRUB goes back
+// to, and that imgbased_fell is saved once.
+describe('simulated boots: the fallback block', () => {
+  // Newest first, as the planner passes them.
+  const [L4, L3, L2, L1] = ['B-2-0+2', 'B-2-0+1', 'A-1-0+2', 'A-1-0+1'] as const;
+  const m = (bad: string[] = []): string => menu([L4, L3, L2, L1], bad);
 
   it('tries=3: boots 1-3 count, the 4th goes to the armed fallback and saves imgbased_fell, later boots stay there', () => {
-    const r = boots(m(), arm('L4', 3, 'L2'), 6);
-    expect(r.map((b) => b.entry)).toEqual(['L4', 'L4', 'L4', 'L2', 'L2', 'L2'].map(entryId));
+    const r = boots(m(), arm(L4, 3, L2), 6);
+    expect(r.map((b) => b.entry)).toEqual([L4, L4, L4, L2, L2, L2].map(entryId));
     expect(r.map((b) => b.env[ENV.count])).toEqual([1, 2, 3, 3, 3, 3].map((n) => `${ID}:${n}`));
     expect(r.map((b) => b.env[ENV.fell])).toEqual([undefined, undefined, undefined, ID, ID, ID]);
-    expect(simulateBoot(m(), r[2]!.env).echoes[0]).toBe('imgbased: L4 used up its 3 boot tries; booting imgbased-L2');
+    expect(simulateBoot(m(), r[2]!.env).echoes[0]).toBe('imgbased: B-2-0+2 used up its 3 boot tries; booting imgbased-A-1-0_2');
+  });
+
+  it('what GRUB leaves is what userland reads: the arm used up, fell, and its fallback the layer GRUB booted', () => {
+    const r = boots(m(), arm(L4, 3, L2), 4);
+    expect(armOf(r[2]!.env)).toMatchObject({ layer: L4, used: 3, fell: false });
+    const after = armOf(r[3]!.env);
+    expect(after).toMatchObject({ layer: L4, tries: 3, id: ID, used: 3, fell: true });
+    expect(entryId(armFallback(after, [L1, L2, L3, L4])!)).toBe(r[3]!.entry);
   });
 
   it('tries=1: the second boot falls back', () => {
-    expect(boots(m(), arm('L4', 1, 'L3'), 2).map((b) => b.entry)).toEqual(['L4', 'L3'].map(entryId));
+    expect(boots(m(), arm(L4, 1, L3), 2).map((b) => b.entry)).toEqual([L4, L3].map(entryId));
   });
 
   it('without a fallback, or with a bad one: the newest layer that is not bad and not the armed one', () => {
-    const spent = (fb: string | null) => arm('L4', 2, fb, { [ENV.count]: `${ID}:2` });
-    expect(simulateBoot(m(), spent(null)).entry).toBe(entryId('L3'));
-    expect(simulateBoot(m(['L2']), spent('L2')).entry).toBe(entryId('L3'));
-    expect(simulateBoot(m(['L3']), spent(null)).entry).toBe(entryId('L2'));
+    const spent = (fb: string | null) => arm(L4, 2, fb, { [ENV.count]: `${ID}:2` });
+    expect(simulateBoot(m(), spent(null)).entry).toBe(entryId(L3));
+    expect(simulateBoot(m([L2]), spent(L2)).entry).toBe(entryId(L3));
+    expect(simulateBoot(m([L3]), spent(null)).entry).toBe(entryId(L2));
   });
 
   it('an older layer armed through saved_entry falls back the same way', () => {
-    const env = arm('L2', 2, 'L1', { saved_entry: entryId('L2'), [ENV.count]: `${ID}:2` });
-    expect(simulateBoot(m(), env)).toMatchObject({ entry: entryId('L1'), env: { [ENV.fell]: ID } });
+    const env = arm(L2, 2, L1, { saved_entry: entryId(L2), [ENV.count]: `${ID}:2` });
+    expect(simulateBoot(m(), env)).toMatchObject({ entry: entryId(L1), env: { [ENV.fell]: ID } });
   });
 
   it('a one-shot next_entry of a spent armed layer falls back too', () => {
-    const env = arm('L2', 2, 'L1', { next_entry: entryId('L2'), [ENV.count]: `${ID}:2` });
-    expect(simulateBoot(m(), env).entry).toBe(entryId('L1'));
+    const env = arm(L2, 2, L1, { next_entry: entryId(L2), [ENV.count]: `${ID}:2` });
+    expect(simulateBoot(m(), env).entry).toBe(entryId(L1));
   });
 
   it('a stale fell mark from an older arm does not make a new arm fall back', () => {
-    const env = arm('L4', 2, 'L1', { [ENV.count]: '20261101T000000Z:2', [ENV.fell]: '20261101T000000Z' });
-    expect(simulateBoot(m(), env)).toMatchObject({ entry: entryId('L4'), env: { [ENV.count]: `${ID}:1`, [ENV.fell]: '20261101T000000Z' } });
+    const env = arm(L4, 2, L1, { [ENV.count]: '20261101T000000Z:2', [ENV.fell]: '20261101T000000Z' });
+    expect(simulateBoot(m(), env)).toMatchObject({ entry: entryId(L4), env: { [ENV.count]: `${ID}:1`, [ENV.fell]: '20261101T000000Z' } });
+  });
+
+  it('an arm whose imgbased_try_id is not the try\'s entry id (no arm to userland either) never falls back', () => {
+    for (const tryId of ['imgbased-B-2-0+2', entryId(L3)]) {
+      const env = arm(L4, 2, L1, { [ENV.tryId]: tryId, [ENV.count]: `${ID}:2` });
+      expect(armOf(env)).toBeNull();
+      const b = simulateBoot(m(), env);
+      expect(b.entry).toBe(entryId(L4));
+      expect(b.env[ENV.fell]).toBeUndefined();
+    }
+  });
+
+  // An arm without imgbased_try_id (hand-edited, or cut short) is no arm to armOf; GRUB must ignore it too, even when
+  // its default is empty (manage_default=0, GRUB_DEFAULT=saved, no saved_entry), where "" = "" would match.
+  it('an arm without imgbased_try_id is ignored by the fallback block, even with an empty default', () => {
+    const { [ENV.tryId]: _, ...noTryId } = arm(L4, 1, L1, { [ENV.count]: `${ID}:1` });
+    const b = simulateBoot(m(), noTryId, { manageDefault: false });
+    expect(b.entry).toBeNull();
+    expect(b.env[ENV.fell]).toBeUndefined();
   });
 
   it('when the armed layer is the only one that is not bad, GRUB boots it anyway (there is nowhere to go)', () => {
-    const env = arm('L4', 1, null, { [ENV.count]: `${ID}:1` });
-    const b = simulateBoot(m(['L3', 'L2', 'L1']), env);
-    expect(b.entry).toBe(entryId('L4'));
+    const env = arm(L4, 1, null, { [ENV.count]: `${ID}:1` });
+    const b = simulateBoot(m([L3, L2, L1]), env);
+    expect(b.entry).toBe(entryId(L4));
     expect(b.env[ENV.fell]).toBeUndefined();
   });
 });
