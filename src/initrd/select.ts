@@ -64,7 +64,7 @@ export async function selectStep(opts: SelectOptions = {}): Promise<number> {
   const reqWhy = requested === null || requested === 'latest' ? null : requestProblem(inv, requested);
   if (reqWhy !== null) {
     fallbacks.push({ layer: requested ?? '', why: reqWhy });
-    kmsg.warn(`imgbased: ${showValue(requested ?? '')} unusable: ${reqWhy}; falling back to ${first?.layer ?? 'nothing'}`);
+    kmsg.warn(`imgbased: ${showValue(requested ?? '')} unusable: ${reqWhy}; ${fallingBackTo(first?.layer)}`);
   }
 
   while (candidates.length > 0) {
@@ -84,7 +84,7 @@ export async function selectStep(opts: SelectOptions = {}): Promise<number> {
     unusable.set(c.layer, why.why);
     fallbacks.push({ layer: c.layer, why: why.why });
     candidates = bootCandidates({ requested, inventory: inv, unusable, bad });
-    kmsg.warn(`imgbased: ${c.layer} unusable: ${why.why}; falling back to ${candidates[0]?.layer ?? 'nothing'}`);
+    kmsg.warn(`imgbased: ${c.layer} unusable: ${why.why}; ${fallingBackTo(candidates[0]?.layer)}`);
   }
 
   const reason = inv.vg === null
@@ -141,6 +141,11 @@ export function rootDevicePath(spec: string): string | null {
   }
   if (/^block:/.test(spec)) return rootDevicePath(spec.slice('block:'.length));
   return /^\/dev\/[A-Za-z0-9_.+\/-]+$/.test(spec) && !spec.includes('..') ? spec : null;
+}
+
+/** The end of an "unusable" console line: the next layer to try, or that the last resort decides next. */
+function fallingBackTo(layer: string | undefined): string {
+  return layer !== undefined ? `falling back to ${layer}` : 'no other layer to try';
 }
 
 /** Why the requested value itself is not bootable (null: it is an existing layer). */

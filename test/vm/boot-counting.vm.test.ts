@@ -294,6 +294,7 @@ describe('boot counting, health checks, blessing, rollback (issue 11)', () => {
     expectDone(B1);
     expect(B1.markers['boot-root']?.[0]).toMatch(/HostVG-root$/);
     expect(stripEscapes(B1.log)).toMatch(/imgbased: no volume group tagged imgbased:vg found; booting root=\/dev\/HostVG\/root \(\/dev\/HostVG\/root\) as the last resort/);
+    expect(stripEscapes(B1.log)).toContain('imgbased: x unusable: not found in any imgbased volume group; no other layer to try');
     const s = JSON.parse(file(B1, 'status.out')) as { booted: string | null; lastResort: string };
     expect(s).toMatchObject({ booted: null, lastResort: '/dev/HostVG/root' });
     expect(file(B1, 'status-txt.out')).toContain('last resort: booted /dev/HostVG/root');
