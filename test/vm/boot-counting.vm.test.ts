@@ -71,6 +71,8 @@ garbage)
   t add-health imgbase layer --add Image-2.0-0
   inlayer ${HEALTH}
   install -d /mnt/l/etc/imgbased/check.d/required /mnt/l/etc/imgbased/check.d/wanted
+  # A layer made on a base gets the base's /etc: its own settings (the boot.conf above is the running layer's).
+  printf 'tries=2\ncheck-timeout=8\n' >/mnt/l/etc/imgbased/boot.conf
   printf '#!/bin/sh\nif [ -e /etc/imgbased/fail-flag ]; then echo "bc: the app is not up"; exit 1; fi\necho "bc: the app is up"\n' >/mnt/l/etc/imgbased/check.d/required/50-app
   printf '#!/bin/sh\necho "bc: wanted check says no"\nexit 3\n' >/mnt/l/etc/imgbased/check.d/wanted/60-says-no
   printf '#!/bin/sh\necho "bc: hanging"\nsleep 600\n' >/mnt/l/etc/imgbased/check.d/wanted/70-hangs
