@@ -59,7 +59,7 @@ export async function bootStatusCommand(argv: string[], g: GlobalOpts, path = BO
   } else {
     process.stdout.write(formatBootStatus(status));
     if (status.lastResort) process.stdout.write(`last resort: booted ${status.lastResort} (no usable layer)\n`);
-    process.stdout.write(`grub:      ${grubFellBackFrom ? `fell back: ${grubFellBackFrom} used up its tries` : 'booted the default entry (no fallback)'}\n`);
+    process.stdout.write(`grub:      ${grubFellBackFrom ? `fell back: ${grubFellBackFrom} used up its tries` : 'no fallback'}\n`);
     process.stdout.write(`health:    ${health ? `${health.healthy ? 'healthy' : 'UNHEALTHY'} (${health.summary})${health.reboot ? `; rebooted into ${health.reboot}` : ''}` : 'not assessed yet'}\n`);
     if (health) for (const v of health.verdicts) process.stdout.write(`           verdict ${v}\n`);
     if (states.length > 0) {

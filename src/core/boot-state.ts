@@ -173,12 +173,13 @@ export function badLayers(inv: Inventory): Set<string> {
 }
 
 /**
- * Where to go back to from `layer`: the newest good layer other than it; when none is good yet (layers from before
- * boot counting, or a first install), the newest one that is not bad. Null when there is nothing.
+ * Where to go back to from `layer`: `prefer` (the running layer: it is up, whatever its state says) unless it is
+ * bad; else the newest good layer other than it; when none is good yet (layers from before boot counting, or a
+ * first install), the newest one that is not bad. Null when there is nothing.
  */
 export function previousGood(states: readonly LayerState[], layer: string | null, prefer: string | null = null): string | null {
   const others = states.filter((s) => s.layer !== layer);
-  const p = others.find((s) => s.layer === prefer && s.state === 'good');
+  const p = others.find((s) => s.layer === prefer && s.state !== 'bad');
   if (p) return p.layer;
   const newestFirst = [...others].reverse();
   return newestFirst.find((s) => s.state === 'good')?.layer ?? newestFirst.find((s) => s.state !== 'bad')?.layer ?? null;

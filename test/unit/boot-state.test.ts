@@ -325,8 +325,13 @@ describe('previousGood', () => {
     expect(previousGood(S, 'A-1-0+1', 'A-1-0+1')).toBe('A-1-0+2');
   });
 
-  it('ignores a `prefer` that is not good: the newest good other than the layer', () => {
-    for (const prefer of ['A-1-0+3', 'B-2-0+1', 'B-2-0+2', 'nope', null]) expect(previousGood(S, 'B-2-0+2', prefer)).toBe('A-1-0+2');
+  it('prefers the running layer when it is up and not bad, even new or trying (it runs now)', () => {
+    expect(previousGood(S, 'B-2-0+2', 'B-2-0+1')).toBe('B-2-0+1');
+    expect(previousGood(S, 'A-1-0+1', 'B-2-0+2')).toBe('B-2-0+2');
+  });
+
+  it('ignores a `prefer` that is bad, missing or the layer itself: the newest good other than the layer', () => {
+    for (const prefer of ['A-1-0+3', 'B-2-0+2', 'nope', null]) expect(previousGood(S, 'B-2-0+2', prefer)).toBe('A-1-0+2');
     expect(previousGood(S, 'A-1-0+2')).toBe('A-1-0+1');
     expect(previousGood(S, null)).toBe('A-1-0+2');
   });

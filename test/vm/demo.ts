@@ -88,7 +88,7 @@ async function main(): Promise<void> {
       continue;
     }
     expectDone(b);
-    if (fell) show('GRUB', fell.trim());
+    if (fell) show('GRUB', log.slice(log.indexOf(fell)).split('\n').slice(0, 2).map((l) => l.trim()).join(' '));
     show('imgbase w', outFile(b, 'w'));
     show('imgbase boot --status', outFile(b, 'status'));
     say(`the broken layer came back by itself: ${((Date.now() - tFall) / 1000).toFixed(0)} s from the first try to the previous good layer`);
