@@ -17,7 +17,7 @@ export function healthFindings(inv: Inventory, thresholdPercent: number): Findin
   } else {
     const s = poolSpace(inv.pool);
     const tagged = inv.pool.tags.includes(TAGS.pool);
-    out.push({ check: 'pool-tag', ok: tagged, message: tagged ? `pool ${inv.pool.name} tagged ${TAGS.pool}` : `pool ${inv.pool.name} lacks tag ${TAGS.pool}` });
+    out.push({ check: 'pool-tag', ok: tagged, message: tagged ? `pool ${inv.pool.name} tagged ${TAGS.pool}` : `pool ${inv.pool.name} lacks tag ${TAGS.pool} ('imgbase check --repair' tags it)` });
     out.push({
       check: 'pool-data',
       ok: s.dataPercent < thresholdPercent,

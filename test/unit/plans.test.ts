@@ -302,3 +302,15 @@ describe('rewriteFstabRoot', () => {
     expect(rewriteFstabRoot(t, '/dev/x')).toBe(t);
   });
 });
+
+describe('repair of a layout --init cut right after the VG tag', () => {
+  it("tags the VG's only thin pool, as the plan's first step", async () => {
+    const b = makeBoot(tmp(), { cfg: STUB_CFG, env: {} });
+    const records = [lv('pool', [], { segtype: 'thin-pool', pool: '', sizeBytes: 64 * GiB }), lv('root', [])];
+    const input = await planInput(b.boot, records, new Map(), { grubDDir: b.grubDDir });
+    expect(input.inv.pool?.name).toBe('pool');
+    const tags = (p: Plan): Step[] => p.steps.filter((s) => s.kind === 'lv-tag' && s.lv === 'pool');
+    expect(tags(planSync(input))).toEqual([{ kind: 'lv-tag', vg: VG, lv: 'pool', tag: TAGS.pool }]);
+    expect(planSync(input).steps[0]).toEqual({ kind: 'lv-tag', vg: VG, lv: 'pool', tag: TAGS.pool });
+  });
+});

@@ -127,7 +127,11 @@ export function compose(input: PlanInput, c: Change): Plan {
     sim.bad = new Set([...tags].filter(([, t]) => tagState([...t])?.state === 'bad').map(([n]) => n));
   };
   retag(c.pre ?? []);
-  const steps: Step[] = [...pre, ...tempSteps(sim)];
+  // A layout --init cut right after it tagged the VG leaves the VG's only thin pool untagged: repair tags it.
+  const pool = input.inv.pool;
+  const tagPool = pool !== null && pool.vg === vg && !pool.tags.includes(TAGS.pool)
+    && !(c.pre ?? []).some((s) => s.kind === 'lv-tag' && s.lv === pool.name && s.tag === TAGS.pool);
+  const steps: Step[] = [...pre, ...tempSteps(sim), ...(tagPool ? [{ kind: 'lv-tag', vg, lv: pool.name, tag: TAGS.pool } as Step] : [])];
   for (const lv of c.remove ?? []) if (!incomplete.has(lv)) steps.push({ kind: 'lv-tag', vg, lv, tag: TAGS.incomplete });
   steps.push(...(c.pre ?? []));
   steps.push(...detachSteps(sim, new Set(after.map((l) => l.name))));
