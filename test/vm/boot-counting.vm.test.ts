@@ -172,7 +172,7 @@ describe('boot counting, health checks, blessing, rollback (issue 11)', () => {
     const layered = await ensureLayeredHost(lab);
     const diskA = await overlay(layered.disk, 'boot-counting');
     const diskB = await overlay(lab.projectDisk, 'boot-counting-root');
-    const chain = boot({ name: 'boot-counting', disk: diskA, reboots: true, script: SCRIPT_A, timeoutS: 3600 });
+    const chain = boot({ name: 'boot-counting', disk: diskA, reboots: true, script: SCRIPT_A, timeoutS: 5400 });
     // B: the issue's own command line (a VG without imgbased tags); then no root= at all.
     const direct = (async () => {
       B1 = await boot({
