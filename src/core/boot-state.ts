@@ -194,6 +194,16 @@ export function armSteps(file: string, layer: string, tries: number, fallback: s
   ];
 }
 
+/**
+ * A power cut in the middle of an arm (or a disarm) leaves some of its keys: no arm to GRUB or to armOf. Repair
+ * unsets the leftovers that the plan does not set itself.
+ */
+export function halfArmRepair(file: string, env: ReadonlyMap<string, string>, planned: readonly Step[]): Step[] {
+  if (armOf(Object.fromEntries(env)) !== null) return [];
+  const sets = new Set(planned.filter((s) => s.kind === 'grubenv-set').map((s) => (s as { key: string }).key));
+  return ARM_KEYS.filter((k) => env.has(k) && !sets.has(k)).map((key): Step => ({ kind: 'grubenv-unset', file, key, previous: '' }));
+}
+
 export function disarmSteps(file: string): Step[] {
   return ARM_KEYS.map((key): Step => ({ kind: 'grubenv-unset', file, key, previous: '' }));
 }

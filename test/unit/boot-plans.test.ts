@@ -328,3 +328,16 @@ describe('layer --add arms its new layer when it becomes the default', () => {
     expect(armKeys(plan.steps)).toEqual([]);
   });
 });
+
+describe('repair of an arm cut in the middle', () => {
+  it('every plan unsets the keys a half-written arm left (check reports them), and keeps a whole arm', async () => {
+    const { halfArmRepair, ENV } = await import('../../src/core/boot-state');
+    const half = new Map([[ENV.try, 'A-1-0+2'], [ENV.tryId, 'imgbased-A-1-0_2']]);
+    expect(halfArmRepair('/boot/grub/grubenv', half, []).map((s) => (s as { key: string }).key)).toEqual([ENV.try, ENV.tryId]);
+    const whole = new Map([...half, [ENV.tries, '2'], [ENV.arm, '20261201T000000Z']]);
+    expect(halfArmRepair('/boot/grub/grubenv', whole, [])).toEqual([]);
+    // A verb that arms anew sets those keys itself: nothing to unset first.
+    const armSet = [ENV.try, ENV.tryId].map((key) => ({ kind: 'grubenv-set' as const, file: 'f', key, value: 'x', previous: null }));
+    expect(halfArmRepair('/boot/grub/grubenv', half, armSet)).toEqual([]);
+  });
+});

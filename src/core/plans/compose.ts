@@ -20,7 +20,7 @@ import {
 import { compareLayerNames, parseLayerName } from '../naming';
 import { hookEnv, refuseUnsafe, resolveHooks, type FoundFile, type HookContext, type HookEvent } from '../hooks';
 import type { KernelSource, Step } from '../steps';
-import { tagState } from '../boot-state';
+import { halfArmRepair, tagState } from '../boot-state';
 import type { BootConfig } from '../boot-config';
 
 /** What a plan is computed from: snapshots read before planning (nothing is read again while it runs). */
@@ -150,7 +150,9 @@ export function compose(input: PlanInput, c: Change): Plan {
   }
   steps.push(...(c.kernelCopies ?? []), ...kernelCopySteps(sim, wanted));
   for (const lv of c.complete ?? []) steps.push({ kind: 'lv-untag', vg, lv, tag: TAGS.incomplete });
-  const attach = attachSteps(sim, wanted, c.env ?? []);
+  const envFile = input.boot.grub?.paths.env;
+  const repairArm = envFile ? halfArmRepair(envFile, sim.env, c.env ?? []) : [];
+  const attach = attachSteps(sim, wanted, [...repairArm, ...(c.env ?? [])]);
   steps.push(...attach.steps);
   if (c.after && c.after.length > 0) {
     retag(c.after);
