@@ -18,7 +18,7 @@ import { run } from '../adapters/exec';
 import { withLock } from '../adapters/lock';
 import { log } from '../adapters/log';
 import { printJson, type GlobalOpts } from './args';
-import { readSnapshots } from './plan-run';
+import { hasInterrupted, readSnapshots } from './plan-run';
 
 export const ASSESS_UNIT = 'imgbased-boot-assess.service';
 
@@ -66,15 +66,19 @@ export async function bootAssessCommand(g: GlobalOpts): Promise<number> {
       booted: status.booted, skipped: status.fallbacks.map((f) => f.layer), states: layerStates(input.inv, env), arm,
       checks, failedUnits: units, config, vg: input.inv.vg ?? vg,
     });
-    const plan = a.verdicts.length > 0 && input.inv.vg ? planVerdicts(input, a.verdicts) : { steps: [], notes: [] };
+    // Every plan starts with the repair of an interrupted command: not this unit's to run behind the admin's back
+    // (check must still show what was interrupted). The verdicts wait for 'check --repair' or the next write.
+    const interrupted = hasInterrupted(input) || input.boot.temps.length > 0;
+    if (interrupted && a.verdicts.length > 0) log.warn("boot assess: an interrupted command left work to finish; verdicts wait for 'imgbase check --repair'");
+    const plan = a.verdicts.length > 0 && input.inv.vg && !interrupted ? planVerdicts(input, a.verdicts) : { steps: [], notes: [] };
     // Only the layer that booted is known to exist; a skipped one may be a name nothing has (README: no BASE for them).
     const events = a.events.map((r) => (r.event === 'boot-good' ? { ...r, ctx: { ...r.ctx, base: parseLayerName(r.ctx.layer ?? '')?.base ?? null } } : r));
     const hooks = eventSteps(input.hooks, input.hookTimeoutS, events);
     const record: HealthRecord = {
       time: new Date().toISOString(), layer: status.booted, healthy: a.healthy, summary: a.summary, checks,
       grubFellBackFrom: a.verdicts.find((v) => v.kind === 'bad' && v.reason.kind === 'tries')?.layer ?? null,
-      verdicts: a.verdicts.map((v) => v.kind === 'bless' ? `${v.layer}: good` : `${v.layer}: bad (${describeReason(encodeReason(v.reason))})`),
-      reboot: a.reboot,
+      verdicts: (interrupted ? [] : a.verdicts).map((v) => v.kind === 'bless' ? `${v.layer}: good` : `${v.layer}: bad (${describeReason(encodeReason(v.reason))})`),
+      reboot: interrupted ? null : a.reboot,
     };
     if (g.dryRun) {
       if (g.json) printJson({ ...record, plan: planJson([...plan.steps, ...hooks]).steps });
@@ -92,8 +96,8 @@ export async function bootAssessCommand(g: GlobalOpts): Promise<number> {
     for (const v of record.verdicts) console.log(`imgbased: ${v}`);
     log.info(`boot events: ${events.map((r) => r.event).join(', ') || 'none'}`);
     await applyPlan(hooks).catch((e: Error) => log.warn(`boot hooks: ${e.message}`));
-    if (a.reboot) {
-      console.log(`imgbased: rebooting into the previous good layer ${a.reboot}`);
+    if (record.reboot) {
+      console.log(`imgbased: rebooting into the previous good layer ${record.reboot}`);
       await run('systemctl', ['reboot'], { allowFail: true });
     }
     return a.healthy ? 0 : 1;
