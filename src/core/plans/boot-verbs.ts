@@ -41,7 +41,7 @@ function clearTags(input: PlanInput, layer: string): Step[] {
 }
 
 /** The newest layer that is not bad (the default when saved_entry is unset), after `bad` changes. */
-function newestUsable(states: readonly LayerState[], bad: ReadonlySet<string>, good: ReadonlySet<string> = new Set()): string | null {
+export function newestUsable(states: readonly LayerState[], bad: ReadonlySet<string>, good: ReadonlySet<string> = new Set()): string | null {
   return [...states].reverse().find((s) => good.has(s.layer) || (s.state !== 'bad' && !bad.has(s.layer)))?.layer ?? null;
 }
 

@@ -8,7 +8,7 @@ import { roomFor } from '../space';
 import type { KernelSource, Step } from '../steps';
 import { kernelDirPath } from '../boot-plan';
 import { compose, type Plan, type PlanInput } from './compose';
-import { armNewLayer, bootableStates } from './boot-verbs';
+import { armNewLayer, bootableStates, newestUsable } from './boot-verbs';
 
 function layout(input: PlanInput): { vg: string; pool: LvRecord } {
   const { inv } = input;
@@ -88,7 +88,8 @@ export function planLayerAdd(input: PlanInput, target: string | undefined): Plan
   const saved = input.boot.grub?.env.saved_entry;
   // GRUB's default when nothing is pinned: the newest layer with an entry not marked bad (a layer on an older base
   // is not it).
-  const newest = !bootableStates(input).some((s) => s.state !== 'bad' && compareLayerNames(s.layer, name) > 0);
+  const current = newestUsable(bootableStates(input), new Set());
+  const newest = current === null || compareLayerNames(current, name) < 0;
   const isDefault = probe.steps.some((s) => s.kind === 'write-entry' && s.layer === name) && newest && (!saved || saved === entryId(name));
   const plan = compose(input, {
     ...change,
