@@ -14,7 +14,8 @@ export const usage = `usage: imgbase check [--threshold PERCENT] [--json]
 
 Checks thin pool data and metadata usage (default threshold 80 %), tags, half-created or orphaned LVs, read-only
 bases, and whether /boot matches the layers: one entry per layer, the GRUB menu file, kernel copies, no leftovers
-of an interrupted write. Exit 0: healthy; 1: degraded.
+of an interrupted write. Exit 0: healthy; 1: degraded. A command that is writing is waited for (up to
+--lock-timeout seconds, default 60), so its work in progress is not reported as damage.
   --repair   finish or undo what an interrupted command left: LVs tagged imgbased:incomplete removed, leftover
              temporary files removed, entries, menu and kernel copies brought in line (every write verb does this
              first by itself)`;
@@ -46,7 +47,9 @@ export async function checkCommand(argv: string[], g: GlobalOpts): Promise<numbe
       return 0;
     }, { timeoutS: lockTimeout(args) });
   }
-  const all = await findings(threshold);
+  // Under the lock like a write: another command's plan seen half-way (e.g. the boot assessment's disarm, one
+  // grubenv key at a time) would otherwise be reported as damage.
+  const all = await withLock(() => findings(threshold), { timeoutS: lockTimeout(args) });
   const healthy = all.every((f) => f.ok);
   if (g.json) printJson({ healthy, findings: all });
   else {

@@ -96,6 +96,8 @@ wait
 # A held lock with --lock-timeout 1 fails clearly (exit 4).
 mkdir -p /run/imgbased/lock && echo $$ >/run/imgbased/lock/pid
 t locked imgbase layer --add --lock-timeout 1
+# check waits for a writer too (it would read its work half-done).
+t locked-check imgbase check --lock-timeout 1
 rm -rf /run/imgbased/lock
 
 t remove-layer imgbase layer --remove Image-1.0-0+3
@@ -228,6 +230,8 @@ describe('imgbase verbs on real LVM thin', () => {
     expect(new Set(names)).toEqual(new Set(['Image-1.0-0+5', 'Image-1.0-0+6']));
     expect(rc('locked')).toBe(4);
     expect(err('locked')).toMatch(/another imgbase command/);
+    expect(rc('locked-check')).toBe(4);
+    expect(err('locked-check')).toMatch(/another imgbase command/);
   });
 
   it('removes layers and bases', () => {
