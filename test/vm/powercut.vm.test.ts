@@ -8,8 +8,9 @@
 // Two qemu runs, side by side:
 //   A: plain project disk: cut `layout --init`; then /boot reformatted as XFS (old UUID, files restored, GRUB
 //      reinstalled), cut `layer --add` right after its last /boot settle, and GRUB must show and boot the new layer.
-//   B: the layered host (2 bases, 3 layers): set-default, layer --add, layer --remove, base --add --from,
-//      base --remove, boot --sync (after deleting one of our entries), boot --next — 7 cuts, 8 GRUB boots.
+//   B: the layered host (2 bases, 3 layers): layer --add, layer --remove, base --add --from, base --remove,
+//      boot --sync (after deleting one of our entries) — 5 cuts, 6 GRUB boots. boot --set-default and --next (one
+//      grubenv write each) are left to the matrix: B is the longer run, so every boot here is wall time.
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { boot, grubMenuEntries, overlay, type BootResult } from './lab/index.js';
 import { ensureLayeredHost } from './fixtures/layered.js';
@@ -19,6 +20,7 @@ import {
 } from './powercut-lib.js';
 import { outputDir } from './lab/paths.js';
 
+const SAMPLE = LAYERED_VERBS.filter((v) => v !== 'set-default' && v !== 'next');
 const runs: { a?: BootResult; b?: BootResult } = {};
 const pts: Record<string, Point> = {};
 
@@ -45,7 +47,7 @@ describe('power cut at one point per write verb, next boot through GRUB', () => 
     // No kernel: SeaBIOS -> the disk's GRUB, at the first boot and at every reboot after a cut.
     const [a, b] = await Promise.all([
       boot({ name: 'powercut-a', disk: diskA, reboots: true, files, timeoutS: 1800, script: guestScript(['layout-init', 'xfs-layer-add'], 'mid', { maxBoots: 6 }) }),
-      boot({ name: 'powercut-b', disk: diskB, reboots: true, files, timeoutS: 2700, script: guestScript(LAYERED_VERBS, 'mid', { maxBoots: 12 }) }),
+      boot({ name: 'powercut-b', disk: diskB, reboots: true, files, timeoutS: 2700, script: guestScript(SAMPLE, 'mid', { maxBoots: 10 }) }),
     ]);
     runs.a = a;
     runs.b = b;
@@ -65,7 +67,7 @@ describe('power cut at one point per write verb, next boot through GRUB', () => 
     }
   });
 
-  for (const verb of ['layout-init', ...LAYERED_VERBS]) {
+  for (const verb of ['layout-init', ...SAMPLE]) {
     it(`${verb}: boots a usable layer, check names it, repair, re-run`, () => {
       const p = pts[verb];
       expect(p, `no cut point recorded for ${verb}`).toBeDefined();
