@@ -17,7 +17,9 @@ import { renderGrubStub } from '../core/grub-script';
 import { latestLayer } from '../core/inventory';
 import { planBootChoice, planKernelInstall, planSync } from '../core/plans/verbs';
 import { planArm } from '../core/plans/boot-verbs';
-import { parseTries } from '../core/boot-state';
+import { badLayers, menuDefault, parseTries } from '../core/boot-state';
+import { buildInventory } from '../core/inventory';
+import { readLvRecords } from '../adapters/lvm';
 import { validateLayerName } from '../core/naming';
 import { DEFAULT_BOOT_DIR, findGrub, listBootEntries, readGrubEnv, readKernelDir, type ListedEntry } from '../adapters/boot-read';
 import { hostKernelSource } from '../adapters/kernel';
@@ -121,13 +123,23 @@ interface BootChoice {
   nextLayer: string | null;
 }
 
+/** Layers marked bad (the menu file never makes them the default). None when LVM cannot be read: a /boot alone. */
+async function badNow(): Promise<Set<string>> {
+  try {
+    return badLayers(buildInventory(await readLvRecords()));
+  } catch (e) {
+    log.debug(`boot --list: no layer states (${(e as Error).message})`);
+    return new Set();
+  }
+}
+
 async function currentChoice(bootDir: string, ours: ListedEntry[]): Promise<BootChoice> {
   const grub = await findGrub(bootDir);
   const env = grub ? await readGrubEnv(grub.env) : {};
   const saved = env.saved_entry || null;
   const next = env.next_entry || null;
   const layerOf = (id: string | null): string | null => ours.find((e) => id !== null && entryId(e.layer!) === id)?.layer ?? null;
-  const defaultLayer = saved === null ? ours[0]?.layer ?? null : layerOf(saved);
+  const defaultLayer = menuDefault(ours.map((e) => e.layer!), saved, await badNow());
   return { saved, next, defaultLayer, nextLayer: layerOf(next) };
 }
 

@@ -208,6 +208,16 @@ export function disarmSteps(file: string): Step[] {
   return ARM_KEYS.map((key): Step => ({ kind: 'grubenv-unset', file, key, previous: '' }));
 }
 
+/**
+ * The layer GRUB boots by default, as the menu file decides it: saved_entry when it names one of ours (bad or not:
+ * an explicit pin is GRUB's own default), else the newest layer that is not bad. Null when saved_entry names
+ * someone else's entry or every layer is bad (GRUB's own default then).
+ */
+export function menuDefault(newestFirst: readonly string[], saved: string | null, bad: ReadonlySet<string>): string | null {
+  if (saved) return newestFirst.find((l) => entryId(l) === saved) ?? null;
+  return newestFirst.find((l) => !bad.has(l)) ?? null;
+}
+
 /** Makes `layer` the default: no saved_entry when it is the newest usable layer anyway (later layers then win). */
 export function defaultSteps(file: string, layer: string, newestUsable: string | null): Step[] {
   return layer === newestUsable

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { entryId } from '../../src/core/bls';
 import {
   ARM_KEYS, DEFAULT_TRIES, ENV, MAX_TRIES, STATE_TAG, armFallback, armOf, armSteps, badLayers, badTag, defaultSteps, describeReason,
-  disarmSteps, encodeReason, goodTag, isStateTag, layerStates, parseTries, previousGood, stamp, stampToIso, tagState,
+  disarmSteps, encodeReason, goodTag, isStateTag, layerStates, menuDefault, parseTries, previousGood, stamp, stampToIso, tagState,
   type LayerState,
 } from '../../src/core/boot-state';
 import { buildInventory, TAGS, type Inventory } from '../../src/core/inventory';
@@ -405,5 +405,21 @@ describe('parseTries', () => {
       expect(() => parseTries(v)).toThrow(`tries must be a whole number from 1 to ${MAX_TRIES}, not ${JSON.stringify(v)}`);
     }
     expect(() => parseTries('0', '--tries')).toThrow(/^--tries must be/);
+  });
+});
+
+describe('menuDefault: the layer GRUB boots by default, as the menu file decides', () => {
+  const layers = ['B-2-0+2', 'B-2-0+1', 'A-1-0+1'];
+  it('no saved_entry: the newest layer that is not bad', () => {
+    expect(menuDefault(layers, null, new Set())).toBe('B-2-0+2');
+    expect(menuDefault(layers, null, new Set(['B-2-0+2']))).toBe('B-2-0+1');
+    expect(menuDefault(layers, null, new Set(layers))).toBeNull();
+  });
+  it('saved_entry naming one of ours wins, bad or not (GRUB boots an explicit pin)', () => {
+    expect(menuDefault(layers, entryId('A-1-0+1'), new Set())).toBe('A-1-0+1');
+    expect(menuDefault(layers, entryId('B-2-0+2'), new Set(['B-2-0+2']))).toBe('B-2-0+2');
+  });
+  it("saved_entry naming someone else's entry: not one of ours", () => {
+    expect(menuDefault(layers, 'debian-6.1', new Set())).toBeNull();
   });
 });

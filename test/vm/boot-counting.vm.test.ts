@@ -221,6 +221,9 @@ describe('boot counting, health checks, blessing, rollback (issue 11)', () => {
     expect(layerState(A, 'p2', BROKEN)).toMatchObject({ state: 'bad', reason: expect.stringMatching(/used up its 2 boot tries/) });
     expect(file(A, 'p2-status.txt')).toMatch(new RegExp(`${BROKEN.replace(/[.+]/g, '\\$&')}\\s+bad: used up its 2 boot tries`));
     expect(menuIds(A, 'p2').at(-1)).toBe(id(BROKEN));
+    // boot --list marks the default GRUB boots: the good layer, not the newer bad one.
+    expect(file(A, 'p2-list.txt')).toMatch(new RegExp(`^\\*>?\\s+${L1.replace(/[.+]/g, '\\$&')}\\s`, 'm'));
+    expect(file(A, 'p2-list.txt')).not.toMatch(new RegExp(`^\\*>?\\s+${BROKEN.replace(/[.+]/g, '\\$&')}\\s`, 'm'));
     expect(file(A, 'p2-menu.cfg')).toContain('(marked bad)');
   });
 

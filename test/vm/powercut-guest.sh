@@ -1,6 +1,7 @@
 #!/bin/bash
 # Power-cut acceptance, guest side (see test/vm/powercut-lib.ts for what the host reads back).
-# Sourced by script.sh at every boot. Needs VERBS=(...), MODE=mid|all|at (AT_N for at) and MAX_BOOTS.
+# Sourced by script.sh at every boot. Needs VERBS=(...), MODE=mid|all|at (AT_N for at; FROM_N, default 1, for all)
+# and MAX_BOOTS.
 set -u
 O=$LAB_OUT
 ST=$LAB_SHARE/state
@@ -158,7 +159,7 @@ run_point() {
   if [ "$rc" != 0 ] || [ "$count" = 0 ]; then mark "pc.$verb.plan-failed" "rc=$rc count=$count"; return 2; fi
   if [ "$COUNT" = 0 ]; then
     COUNT=$count
-    if [ "$MODE" = all ]; then N=1
+    if [ "$MODE" = all ]; then N=${FROM_N:-1}; [ "$N" -le "$count" ] || { mark "pc.$verb.pick-failed" "N=$N > count $count"; return 2; }
     elif [ "$MODE" = at ]; then N=$AT_N; [ "$N" -le "$count" ] || { mark "pc.$verb.pick-failed" "N=$N > count $count"; return 2; }
     elif declare -F "pick_$verb" >/dev/null; then N=$("pick_$verb" "$plan"); [ -n "$N" ] || { mark "pc.$verb.pick-failed" 1; return 2; }
     else N=$(( (count + 1) / 2 )); fi
