@@ -1,0 +1,152 @@
+// The /etc three-way merge of `imgbase update`, pure. Three listings of /etc:
+//   old    the running layer's base: read-only, so it is the pristine /etc of the old image (no factory copy)
+//   admin  the running layer: old + what the admin changed
+//   next   the new image's base: what the new layer starts with
+// The admin's changes (admin vs old) are replayed onto next; the admin wins where both changed a path, and the new
+// image's version is kept beside it as PATH.imgnew. Nothing is merged line by line (OSTree does the same: "the
+// modified version always wins"). Accounts (passwd & co.) are merged by name elsewhere (accounts.ts).
+
+export type FileKind = 'file' | 'dir' | 'symlink' | 'other';
+
+/** One path of a listing, relative to /etc ("ssh/sshd_config"). What counts as a change: all of it. */
+export interface EtcEntry {
+  kind: FileKind;
+  mode: number;
+  uid: number;
+  gid: number;
+  /** Content digest (files), link target (symlinks); '' for the others. */
+  content: string;
+  /** Extended attributes (SELinux label, file capabilities) as name=value, sorted. */
+  xattrs: string;
+}
+
+export type Listing = ReadonlyMap<string, EtcEntry>;
+
+export type EtcAction =
+  /**
+   * Copy the admin's version of path over next's: a file or symlink; a directory's own metadata, or with `tree` the
+   * whole directory (it replaced a file: nothing under it is listed on its own). Missing parents are made with the
+   * admin's metadata.
+   */
+  | { kind: 'take-admin'; path: string; why: 'added' | 'modified'; tree?: true }
+  /** Remove path from the new layer; a directory only when empty then (the new image may have put files in it). */
+  | { kind: 'remove'; path: string }
+  /** Move next's version aside to `${path}.imgnew` (done before the take-admin of the same path). */
+  | { kind: 'keep-new-aside'; path: string };
+
+export type ConflictKind =
+  /** Both changed the path: the admin's version stays, next's is PATH.imgnew. */
+  | 'both-changed'
+  /** The admin changed it, the new image removed it: the admin's version stays. */
+  | 'removed-by-image'
+  /** The admin removed it, the new image changed it: removed, next's is PATH.imgnew. */
+  | 'removed-by-admin'
+  /** A file became a directory or the reverse on one side: the admin's side stays, next's is PATH.imgnew. */
+  | 'kind-changed';
+
+export interface EtcConflict {
+  path: string;
+  kind: ConflictKind;
+  detail: string;
+}
+
+export interface EtcMerge {
+  actions: EtcAction[];
+  conflicts: EtcConflict[];
+  /** The admin's changes carried, for the report and --dry-run: path -> added / modified / removed. */
+  carried: Array<{ path: string; change: 'added' | 'modified' | 'removed' }>;
+}
+
+/**
+ * Paths never carried: generated from the image's own files, so the admin's copy would describe the old image
+ * (ld.so.cache lists the old /usr's libraries). The accounts files go through the account merge.
+ */
+export const NOT_CARRIED: readonly string[] = ['ld.so.cache', 'mtab', '.pwd.lock', 'passwd', 'passwd-', 'group', 'group-', 'shadow', 'shadow-', 'gshadow', 'gshadow-'];
+
+export const IMGNEW = '.imgnew';
+
+export function sameEntry(a: EtcEntry, b: EtcEntry): boolean {
+  return a.kind === b.kind && a.mode === b.mode && a.uid === b.uid && a.gid === b.gid && a.content === b.content && a.xattrs === b.xattrs;
+}
+
+const isDir = (e: EtcEntry | undefined): boolean => e?.kind === 'dir';
+const parentOf = (p: string): string | null => (p.includes('/') ? p.slice(0, p.lastIndexOf('/')) : null);
+
+function describe(e: EtcEntry | undefined): string {
+  return e === undefined ? 'absent' : e.kind === 'dir' ? 'a directory' : e.kind === 'symlink' ? `a symlink to ${e.content}` : `a ${e.kind}`;
+}
+
+/**
+ * The admin's changes replayed onto next. Actions are ordered so that they can run as listed: parents before
+ * children for what is taken, children before parents for what is removed, and a path's .imgnew move before the
+ * admin's version lands there.
+ */
+export function mergeEtc(old: Listing, admin: Listing, next: Listing, opts: { skip?: readonly string[] } = {}): EtcMerge {
+  const skip = new Set(opts.skip ?? NOT_CARRIED);
+  const skipped = (p: string): boolean => {
+    for (let q: string | null = p; q !== null; q = parentOf(q)) if (skip.has(q)) return true;
+    return false;
+  };
+  const paths = [...new Set([...old.keys(), ...admin.keys()])].filter((p) => !skipped(p)).sort();
+  // A path under one that the admin replaced by another kind follows its parent (handled once, at the parent).
+  const replaced = new Set<string>();
+  const under = (p: string): boolean => {
+    for (let q = parentOf(p); q !== null; q = parentOf(q)) if (replaced.has(q)) return true;
+    return false;
+  };
+  const take: EtcAction[] = [];
+  const removals: string[] = [];
+  const conflicts: EtcConflict[] = [];
+  const carried: EtcMerge['carried'] = [];
+  const aside = (path: string): void => {
+    take.push({ kind: 'keep-new-aside', path });
+  };
+
+  for (const path of paths) {
+    if (under(path)) continue;
+    const o = old.get(path);
+    const a = admin.get(path);
+    const n = next.get(path);
+    if (o && a && sameEntry(o, a)) continue; // untouched by the admin: next's version, whatever it is
+    if (!a) {
+      // Removed by the admin (o exists).
+      carried.push({ path, change: 'removed' });
+      if (!n) continue;
+      if (!sameEntry(o!, n) && !(isDir(o) && isDir(n))) {
+        conflicts.push({ path, kind: 'removed-by-admin', detail: `removed here, changed by the new image (kept as ${path}${IMGNEW})` });
+        aside(path);
+      } else removals.push(path);
+      continue;
+    }
+    const change = o ? 'modified' : 'added';
+    const kindChanged = (o && isDir(o) !== isDir(a)) || (n && isDir(n) !== isDir(a));
+    if (kindChanged) {
+      carried.push({ path, change });
+      if (isDir(a) !== isDir(o)) replaced.add(path);
+      if (n && !sameEntry(a, n)) {
+        conflicts.push({ path, kind: 'kind-changed', detail: `${describe(a)} here, ${describe(o)} in the old image, ${describe(n)} in the new one (the new one kept as ${path}${IMGNEW})` });
+        aside(path);
+      }
+      take.push(isDir(a) ? { kind: 'take-admin', path, why: change, tree: true } : { kind: 'take-admin', path, why: change });
+      continue;
+    }
+    if (n && sameEntry(a, n)) continue; // the new image made the same change
+    carried.push({ path, change });
+    if (isDir(a)) {
+      // A directory's own metadata; its contents are paths of their own. Next's directory is not set aside.
+      take.push({ kind: 'take-admin', path, why: change });
+      continue;
+    }
+    if (!n && o) conflicts.push({ path, kind: 'removed-by-image', detail: 'changed here, removed by the new image (kept)' });
+    if (n && (!o || !sameEntry(o, n))) {
+      conflicts.push({ path, kind: 'both-changed', detail: `${change} here and in the new image (the new one kept as ${path}${IMGNEW})` });
+      aside(path);
+    }
+    take.push({ kind: 'take-admin', path, why: change });
+  }
+  // Deepest first, so a removed directory is already empty of what is removed under it.
+  const removeActions = removals
+    .sort((x, y) => y.split('/').length - x.split('/').length || (x < y ? -1 : 1))
+    .map((path): EtcAction => ({ kind: 'remove', path }));
+  return { actions: [...removeActions, ...take], conflicts, carried };
+}
