@@ -3,6 +3,7 @@
 //
 // One ordered key table drives both render and parse, so our files always come out in the same order. Entries we
 // did not write are recognised (file name + marker comment) and never rendered back: callers leave them untouched.
+import { parseOsRelease } from './os-release';
 
 /** Keys in the order we render them; `multi` keys may appear more than once and keep every value. */
 export const BLS_KEYS = [
@@ -256,15 +257,7 @@ export function layerCmdline(input: LayerCmdlineInput): string {
 
 /** PRETTY_NAME (else NAME VERSION, else NAME) from os-release text; shell-style quoting removed. */
 export function osReleasePrettyName(text: string): string | null {
-  const vars = new Map<string, string>();
-  for (const line of text.split('\n')) {
-    const m = /^\s*([A-Z0-9_]+)=(.*)$/.exec(line);
-    if (!m) continue;
-    let v = m[2]!.trim();
-    if (v.startsWith('"') && v.endsWith('"') && v.length >= 2) v = v.slice(1, -1).replace(/\\(["\\$`])/g, '$1');
-    else if (v.startsWith("'") && v.endsWith("'") && v.length >= 2) v = v.slice(1, -1);
-    vars.set(m[1]!, v);
-  }
+  const vars = parseOsRelease(text);
   const pretty = vars.get('PRETTY_NAME');
   if (pretty) return pretty;
   const name = vars.get('NAME');
