@@ -1,0 +1,119 @@
+// /etc trees for `imgbase update`: listed (what core/update/etc-merge compares) and changed (what it decided).
+// The trees are mounted LVs: the old base and the running layer read-only, the new layer being made.
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { chmod, lchown, lstat, mkdir, readdir, readlink, rename, rm, rmdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { EtcAction, EtcEntry, FileKind } from '../core/update/etc-merge';
+import { IMGNEW } from '../core/update/etc-merge';
+import { run } from './exec';
+import { log } from './log';
+
+async function digest(file: string): Promise<string> {
+  const h = createHash('sha256');
+  for await (const chunk of createReadStream(file)) h.update(chunk as Buffer);
+  return h.digest('hex');
+}
+
+/** Every xattr of every path under root, from one getfattr run; empty when getfattr is not installed. */
+async function xattrsOf(root: string): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  const r = await run('getfattr', ['--recursive', '--physical', '--absolute-names', '--dump', '--match=-', '--encoding=hex', root], { allowFail: true }).catch(() => null);
+  if (!r) return out;
+  // Blocks: "# file: PATH" then name=value lines, a blank line between files.
+  for (const block of r.stdout.split('\n\n')) {
+    const lines = block.split('\n').filter(Boolean);
+    const head = lines[0];
+    if (!head?.startsWith('# file: ')) continue;
+    const path = head.slice('# file: '.length);
+    if (path === root || !path.startsWith(`${root}/`)) continue;
+    out.set(path.slice(root.length + 1), lines.slice(1).sort().join(' '));
+  }
+  return out;
+}
+
+function kindOf(s: { isFile(): boolean; isDirectory(): boolean; isSymbolicLink(): boolean }): FileKind {
+  return s.isFile() ? 'file' : s.isDirectory() ? 'dir' : s.isSymbolicLink() ? 'symlink' : 'other';
+}
+
+/** The listing of root (an /etc), paths relative to it; symlinks are not followed. */
+export async function listEtc(root: string): Promise<Map<string, EtcEntry>> {
+  const xattrs = await xattrsOf(root);
+  const out = new Map<string, EtcEntry>();
+  const walk = async (rel: string): Promise<void> => {
+    for (const name of (await readdir(join(root, rel))).sort()) {
+      const p = rel ? `${rel}/${name}` : name;
+      const full = join(root, p);
+      const s = await lstat(full);
+      const kind = kindOf(s);
+      const content = kind === 'file' ? await digest(full) : kind === 'symlink' ? await readlink(full) : kind === 'other' ? `rdev:${s.rdev}` : '';
+      out.set(p, { kind, mode: s.mode & 0o7777, uid: s.uid, gid: s.gid, content, xattrs: xattrs.get(p) ?? '' });
+      if (kind === 'dir') await walk(p);
+    }
+  };
+  await walk('');
+  return out;
+}
+
+const missing = (e: unknown): boolean => (e as NodeJS.ErrnoException).code === 'ENOENT';
+
+/** Parents of rel that next lacks, made with the admin's mode and owner. */
+async function makeParents(adminRoot: string, nextRoot: string, rel: string): Promise<void> {
+  const parts = rel.split('/').slice(0, -1);
+  for (let i = 1; i <= parts.length; i++) {
+    const p = parts.slice(0, i).join('/');
+    const exists = await lstat(join(nextRoot, p)).then(() => true, (e: unknown) => (missing(e) ? false : Promise.reject(e)));
+    if (exists) continue;
+    const s = await lstat(join(adminRoot, p));
+    await mkdir(join(nextRoot, p));
+    await lchown(join(nextRoot, p), s.uid, s.gid);
+    await chmod(join(nextRoot, p), s.mode & 0o7777);
+  }
+}
+
+/** What applying left different from the plan (a directory the new image had put files in). */
+export interface EtcApplyNote {
+  path: string;
+  note: string;
+}
+
+/**
+ * Runs the merge's actions in their order on the new layer's /etc. Copies go through `cp -a` (mode, owner,
+ * timestamps, xattrs, symlinks as they are); a directory's own metadata through chown/chmod.
+ */
+export async function applyEtc(actions: readonly EtcAction[], adminRoot: string, nextRoot: string): Promise<EtcApplyNote[]> {
+  const notes: EtcApplyNote[] = [];
+  for (const a of actions) {
+    const target = join(nextRoot, a.path);
+    if (a.kind === 'remove') {
+      const s = await lstat(target).catch((e: unknown) => (missing(e) ? null : Promise.reject(e)));
+      if (!s) continue;
+      if (!s.isDirectory()) await rm(target);
+      else {
+        await rmdir(target).catch((e: unknown) => {
+          if ((e as NodeJS.ErrnoException).code !== 'ENOTEMPTY') throw e;
+          notes.push({ path: a.path, note: 'removed here, but the new image has files in it: kept' });
+        });
+      }
+    } else if (a.kind === 'keep-new-aside') {
+      await rm(`${target}${IMGNEW}`, { recursive: true, force: true });
+      await rename(target, `${target}${IMGNEW}`);
+    } else {
+      await makeParents(adminRoot, nextRoot, a.path);
+      const src = join(adminRoot, a.path);
+      const s = await lstat(src);
+      if (s.isDirectory() && !a.tree) {
+        await mkdir(target).catch((e: unknown) => ((e as NodeJS.ErrnoException).code === 'EEXIST' ? undefined : Promise.reject(e)));
+        await lchown(target, s.uid, s.gid);
+        await chmod(target, s.mode & 0o7777);
+        continue;
+      }
+      // A leftover of the other kind in the way (the merge set next's aside when it mattered).
+      const there = await lstat(target).catch((e: unknown) => (missing(e) ? null : Promise.reject(e)));
+      if (there && (there.isDirectory() || s.isDirectory())) await rm(target, { recursive: true, force: true });
+      await run('cp', ['-a', '--no-target-directory', '--', src, target]);
+      log.debug(`etc: ${a.why} ${a.path} carried`);
+    }
+  }
+  return notes;
+}
