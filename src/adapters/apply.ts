@@ -15,6 +15,7 @@ import { findCommand, run } from './exec';
 import { checkFs, newFilesystemUuid, withMounted } from './fs';
 import { copyImageSparse, growFs } from './image';
 import { runHook } from './hooks';
+import { applyEtc, writeAccountFiles } from './etc-tree';
 import { copyKernel } from './kernel';
 import { log } from './log';
 import * as lvm from './lvm';
@@ -123,6 +124,14 @@ async function perform(s: Step, opts: ApplyOptions): Promise<Undo | null> {
         const next = rewriteFstabRoot(text, lvm.lvPath(s.vg, s.lv));
         if (next !== text) await atomicWrite(path, next);
       });
+      return null;
+    case 'carry-etc':
+      await withMounted(lvm.lvPath(s.vg, s.lv), async (dir) => {
+        for (const n of await applyEtc(s.actions, s.from, join(dir, 'etc'))) opts.note?.(`/etc/${n.path}: ${n.note}`);
+      });
+      return null;
+    case 'write-accounts':
+      await withMounted(lvm.lvPath(s.vg, s.lv), (dir) => writeAccountFiles(join(dir, 'etc'), s.files));
       return null;
     case 'remove-temp':
       await rm(s.path, { recursive: true, force: true });

@@ -2,9 +2,11 @@
 // The trees are mounted LVs: the old base and the running layer read-only, the new layer being made.
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { chmod, lchown, lstat, mkdir, readdir, readlink, rename, rm, rmdir } from 'node:fs/promises';
+import { chmod, chown, lchown, lstat, mkdir, readFile, readdir, readlink, rename, rm, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { AccountFile } from '../core/update/accounts';
 import type { EtcAction, EtcEntry, FileKind } from '../core/update/etc-merge';
+import { atomicWrite } from './atomic';
 import { IMGNEW } from '../core/update/etc-merge';
 import { run } from './exec';
 import { log } from './log';
@@ -116,4 +118,22 @@ export async function applyEtc(actions: readonly EtcAction[], adminRoot: string,
     }
   }
   return notes;
+}
+
+/** The accounts files of an /etc (absent ones as ''). */
+export async function readAccountFiles(etc: string): Promise<Record<AccountFile, string>> {
+  const read = (f: AccountFile): Promise<string> => readFile(join(etc, f), 'utf8').catch((e: unknown) => (missing(e) ? '' : Promise.reject(e)));
+  return { passwd: await read('passwd'), group: await read('group'), shadow: await read('shadow'), gshadow: await read('gshadow') };
+}
+
+/** Replaces accounts files atomically, keeping each file's mode and owner (shadow is 0640 root:shadow on Debian). */
+export async function writeAccountFiles(etc: string, files: Partial<Record<AccountFile, string>>): Promise<void> {
+  for (const [f, text] of Object.entries(files) as Array<[AccountFile, string]>) {
+    const path = join(etc, f);
+    const was = await lstat(path).catch((e: unknown) => (missing(e) ? null : Promise.reject(e)));
+    const mode = was ? was.mode & 0o7777 : f.endsWith('shadow') ? 0o640 : 0o644;
+    await atomicWrite(path, text, mode);
+    if (was) await chown(path, was.uid, was.gid);
+    await chmod(path, mode);
+  }
 }

@@ -113,6 +113,12 @@ export async function probeRunningRoot(vg: string, lv: string, liveBoot: string)
   return k ? sourceOf(k, vg, lv, '/', liveBoot) : null;
 }
 
+/** The kernel of a tree mounted at root (an image), recorded as if read from `lv` (the base it is about to become). */
+export async function treeKernelSource(vg: string, lv: string, root: string): Promise<KernelSource | null> {
+  const k = await findKernelInTree(root, null);
+  return k ? sourceOf(k, vg, lv, root, null) : null;
+}
+
 /** Kernel files of a running layer's kernel-install, all on the host. */
 export async function hostKernelSource(vg: string, layer: string, k: KernelFiles): Promise<KernelSource> {
   return sourceOf(k, vg, layer, '/nonexistent', '/');

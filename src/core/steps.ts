@@ -1,5 +1,7 @@
 // The one plan type every write is made of. A plan is an ordered list of steps, each a plain value naming what it
 // touches; the pure planners in core/plans build it, `--dry-run` prints it, adapters/apply runs it in this order.
+import type { EtcAction } from './update/etc-merge';
+import type { AccountFile } from './update/accounts';
 
 /** Where a kernel file is read from when it is copied to /boot: inside the source LV (mounted read-only), or on the host. */
 export interface KernelFileRef {
@@ -36,6 +38,10 @@ export type Step =
   | { kind: 'grow-fs'; vg: string; lv: string }
   | { kind: 'new-fs-uuid'; vg: string; lv: string }
   | { kind: 'fstab-root'; vg: string; lv: string }
+  /** The admin's /etc changes (core/update/etc-merge), replayed into the new layer; `from` is the live /etc. */
+  | { kind: 'carry-etc'; vg: string; lv: string; from: string; actions: EtcAction[]; conflicts: number }
+  /** passwd, group, shadow, gshadow merged by name (core/update/accounts), written into the new layer. */
+  | { kind: 'write-accounts'; vg: string; lv: string; files: Partial<Record<AccountFile, string>> }
   // /boot
   | { kind: 'remove-temp'; path: string }
   | { kind: 'copy-kernel'; owner: string; dir: string; source: KernelSource; into: 'new-dir' | 'existing-dir' }
@@ -64,7 +70,8 @@ export type StepKind = Step['kind'];
  */
 export function undoClass(s: Step): 'undo' | 'inside' | 'forward' {
   switch (s.kind) {
-    case 'copy-image': case 'grow-fs': case 'new-fs-uuid': case 'fstab-root': case 'deactivate': case 'settle-boot':
+    case 'copy-image': case 'grow-fs': case 'new-fs-uuid': case 'fstab-root': case 'carry-etc': case 'write-accounts':
+    case 'deactivate': case 'settle-boot':
     case 'remove-temp': case 'grub-mkconfig': case 'hook':
       return 'inside';
     case 'remove-lv': case 'remove-kernel-files':
@@ -85,7 +92,7 @@ export function touches(s: Step): string[] {
     case 'snapshot': return [lv(s.vg, s.name)];
     case 'thin-lv': return [lv(s.vg, s.name)];
     case 'lv-tag': case 'lv-untag': case 'activate': case 'deactivate': case 'read-only': case 'remove-lv':
-    case 'copy-image': case 'grow-fs': case 'new-fs-uuid': case 'fstab-root':
+    case 'copy-image': case 'grow-fs': case 'new-fs-uuid': case 'fstab-root': case 'carry-etc': case 'write-accounts':
       return [lv(s.vg, s.lv)];
     case 'remove-temp': return [s.path];
     case 'copy-kernel': return [s.dir];
@@ -112,6 +119,9 @@ export function describeStep(s: Step): string {
     case 'grow-fs': return `grow the filesystem on ${lv(s.vg, s.lv)} to the LV size`;
     case 'new-fs-uuid': return `give ${lv(s.vg, s.lv)} a new filesystem UUID`;
     case 'fstab-root': return `point / in ${lv(s.vg, s.lv)}:/etc/fstab at /dev/${s.vg}/${s.lv}`;
+    case 'carry-etc':
+      return `carry ${s.actions.length} change(s) of ${s.from} into ${lv(s.vg, s.lv)}:/etc${s.conflicts ? ` (${s.conflicts} conflict(s): the new image's version kept as .imgnew)` : ''}`;
+    case 'write-accounts': return `write the merged ${Object.keys(s.files).join(', ')} into ${lv(s.vg, s.lv)}:/etc`;
     case 'remove-temp': return `remove the leftover temporary ${s.path}`;
     case 'copy-kernel':
       return `copy kernel ${s.source.version}${s.source.initrd ? ' and initrd' : ''} of ${s.source.lv} to ${s.dir}${s.into === 'new-dir' ? ' (via a temporary directory renamed into place)' : ''}`;

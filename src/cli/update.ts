@@ -1,0 +1,126 @@
+// imgbase update: a new image becomes a base and the next layer, with the running layer's /etc changes and accounts
+// carried (core/update, core/plans/update). Everything is read first — the image, the running layer's base (the
+// pristine /etc of the old image), the live /etc — then one plan runs.
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ImgbasedError, UsageError } from '../core/errors';
+import { findLayer } from '../core/inventory';
+import { validateBaseName } from '../core/naming';
+import { planUpdate } from '../core/plans/update';
+import { mergeAccounts, type AccountClash, type AccountFile } from '../core/update/accounts';
+import { mergeEtc, type EtcMerge } from '../core/update/etc-merge';
+import { baseNameFromOsRelease } from '../core/update/image-name';
+import { listEtc, readAccountFiles } from '../adapters/etc-tree';
+import { withMounted } from '../adapters/fs';
+import { withImage, type ImageInfo } from '../adapters/image';
+import { treeKernelSource } from '../adapters/kernel';
+import { withLock } from '../adapters/lock';
+import { activateLv, deactivateLv, lvPath } from '../adapters/lvm';
+import { lockTimeout, optValue, parseVerbArgs, printJson, type GlobalOpts } from './args';
+import { requireLayout } from './context';
+import { execute, readSnapshots } from './plan-run';
+
+export const usage = `usage: imgbase update --from IMAGE [--name NVR] [--force] [--dry-run] [--json]
+       imgbase update [--format liveimg] IMAGE ...
+
+IMAGE (a raw ext4 or XFS filesystem image, or a squashfs holding LiveOS/rootfs.img) becomes a new read-only base
+and its first layer the default boot, as a trying layer (boot counting). The running layer's changes to /etc are
+carried into it: what the admin added or changed is copied (the admin wins; where the new image changed the same
+file, its version is kept beside as FILE.imgnew), what the admin removed is removed. passwd, group, shadow and
+gshadow are merged by name. Nothing changes when any step fails.
+  --name NVR   the new base's name (default: from the image's os-release, IMAGE_ID/ID and IMAGE_VERSION/VERSION_ID)
+  --force      update although an account's id would clash with one of the new image's`;
+
+const ACCOUNT_FILES: AccountFile[] = ['passwd', 'group', 'shadow', 'gshadow'];
+
+/** What the image's tree says: its name, kernel and /etc (read while it is mounted). */
+async function readImage(vg: string, dir: string, name: string | undefined): Promise<{ name: string; etc: Awaited<ReturnType<typeof listEtc>>; accounts: Record<AccountFile, string>; kernel: Awaited<ReturnType<typeof treeKernelSource>> }> {
+  let base = name;
+  if (base === undefined) {
+    const osRelease = (await readFile(join(dir, 'etc/os-release'), 'utf8').catch(() => null)) ?? (await readFile(join(dir, 'usr/lib/os-release'), 'utf8').catch(() => ''));
+    const n = baseNameFromOsRelease(osRelease);
+    if ('error' in n) throw new UsageError(`update: ${n.error}`);
+    base = n.name;
+  }
+  return { name: base, etc: await listEtc(join(dir, 'etc')), accounts: await readAccountFiles(join(dir, 'etc')), kernel: await treeKernelSource(vg, base, dir) };
+}
+
+/** The old image's /etc: the running layer's base, mounted read-only (activated for the read when it was not). */
+async function readBaseEtc(vg: string, base: string, active: boolean): Promise<{ etc: Awaited<ReturnType<typeof listEtc>>; accounts: Record<AccountFile, string> }> {
+  if (!active) await activateLv(vg, base, { ignoreSkip: true });
+  try {
+    return await withMounted(lvPath(vg, base), async (dir) => ({ etc: await listEtc(join(dir, 'etc')), accounts: await readAccountFiles(join(dir, 'etc')) }), { readOnly: true });
+  } finally {
+    if (!active) await deactivateLv(vg, base).catch(() => undefined);
+  }
+}
+
+function report(merge: EtcMerge, clashes: AccountClash[], accounts: Record<string, { kept: string[]; added: string[]; removed: string[] }>): string[] {
+  const lines = merge.carried.map((c) => `  /etc/${c.path}: ${c.change} here, carried`);
+  for (const c of merge.conflicts) lines.push(`  /etc/${c.path}: ${c.detail}`);
+  for (const [f, a] of Object.entries(accounts)) {
+    if (a.kept.length) lines.push(`  ${f}: kept from this host: ${a.kept.join(', ')}`);
+    if (a.added.length) lines.push(`  ${f}: new in the image: ${a.added.join(', ')}`);
+  }
+  for (const c of clashes) lines.push(`  ${c.file}: CLASH ${c.detail}`);
+  return lines;
+}
+
+export async function updateCommand(argv: string[], g: GlobalOpts): Promise<number> {
+  const args = parseVerbArgs(argv, { verb: 'update', boolean: ['force'], string: ['from', 'name', 'format'], usage });
+  const format = optValue(args, 'format', 'update');
+  if (format !== undefined && format !== 'liveimg') throw new UsageError(`update: --format ${format} is not known (only liveimg)`);
+  const positional = args._.map(String);
+  const fromOpt = optValue(args, 'from', 'update');
+  if (positional.length > 1 || (fromOpt && positional.length > 0)) throw new UsageError('update: give one image (--from IMAGE or IMAGE)');
+  const from = fromOpt ?? positional[0];
+  if (!from) throw new UsageError('update needs an image: imgbase update --from IMAGE');
+  const name = optValue(args, 'name', 'update');
+  if (name !== undefined) {
+    const bad = validateBaseName(name);
+    if (bad) throw new UsageError(`update: --name ${bad}`);
+  }
+  return withLock(async () => {
+    const first = await readSnapshots();
+    const { vg } = requireLayout(first.inv);
+    const running = first.running ? findLayer(first.inv, first.running) : undefined;
+    if (!running) throw new ImgbasedError('update: / is not an imgbased layer, so there is no state to carry', { hint: "boot a layer first ('imgbase boot --list')" });
+    const base = first.inv.bases.find((b) => b.name === running.base)!;
+    const old = await readBaseEtc(vg, base.name, base.lv.active);
+    const admin = { etc: await listEtc('/etc'), accounts: await readAccountFiles('/etc') };
+    return withImage(from, async (img: ImageInfo) => withMounted(img.path, async (dir) => {
+      const next = await readImage(vg, dir, name);
+      const merge = mergeEtc(old.etc, admin.etc, next.etc);
+      const accounts: Partial<Record<AccountFile, string>> = {};
+      const clashes: AccountClash[] = [];
+      const summary: Record<string, { kept: string[]; added: string[]; removed: string[] }> = {};
+      for (const f of ACCOUNT_FILES) {
+        const m = mergeAccounts(f, old.accounts[f], admin.accounts[f], next.accounts[f]);
+        if (m.text !== next.accounts[f]) accounts[f] = m.text;
+        clashes.push(...m.clashes);
+        summary[f] = { kept: m.kept, added: m.added, removed: m.removed };
+      }
+      if (clashes.length && !args.force) {
+        throw new UsageError(`update: ${clashes.length} account id clash(es), nothing changed: ${clashes.map((c) => c.detail).join('; ')}`, { hint: 'fix the ids on this host, or --force to update anyway' });
+      }
+      const input = await readSnapshots({ known: new Map([[next.name, { kernel: next.kernel, fsType: img.fsType }]]) });
+      const plan = planUpdate(input, {
+        name: next.name, img,
+        carry: { from: '/etc', actions: merge.actions, conflicts: merge.conflicts.length },
+        accounts,
+      });
+      const lines = report(merge, clashes, summary);
+      await execute(plan, g);
+      if (g.dryRun) {
+        if (!g.json) console.log(lines.length ? `what it carries:\n${lines.join('\n')}` : 'what it carries: nothing (no changes to /etc here)');
+        return 0;
+      }
+      if (g.json) printJson({ base: next.name, layer: plan.layer, carried: merge.carried, conflicts: merge.conflicts, accounts: summary, clashes });
+      else {
+        console.log(`updated: base ${next.name}, layer ${plan.layer} boots next`);
+        for (const l of lines) console.log(l);
+      }
+      return 0;
+    }, { readOnly: true, loop: true }));
+  }, { timeoutS: lockTimeout(args) });
+}

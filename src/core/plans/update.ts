@@ -1,0 +1,115 @@
+// imgbase update, pure: a new image becomes a base, its first layer carries the running layer's state (the /etc
+// merge and the accounts merged by name, both decided before planning), gets its boot entry and becomes the default
+// as a trying layer. One plan: a failure anywhere undoes all of it and the old default is untouched. GC of old
+// bases is a second plan, run only after this one finished (planGc).
+import { entryId } from '../bls';
+import { defaultSteps } from '../boot-state';
+import { ImgbasedError, NotFoundError, UsageError } from '../errors';
+import { findLayer, TAGS, type LvRecord } from '../inventory';
+import { compareLayerNames, layerName, parseNvr } from '../naming';
+import { roomFor } from '../space';
+import type { Step } from '../steps';
+import type { AccountFile } from '../update/accounts';
+import type { EtcAction } from '../update/etc-merge';
+import { gcDecision, type GcDecision } from '../update/gc';
+import { armNewLayer, bootableStates, newestUsable } from './boot-verbs';
+import { compose, type Plan, type PlanInput } from './compose';
+import type { ImageFill } from './verbs';
+
+export interface UpdateRequest {
+  /** The new base's name (from the image's os-release, or --name). */
+  name: string;
+  img: ImageFill;
+  /** The live /etc the admin's changes are read from, and what the merge decided. */
+  carry: { from: string; actions: EtcAction[]; conflicts: number };
+  accounts: Partial<Record<AccountFile, string>>;
+}
+
+function layoutOf(input: PlanInput): { vg: string; pool: LvRecord } {
+  if (!input.inv.vg || !input.inv.pool) throw new NotFoundError('no imgbased layout on this host', { hint: "create one with 'imgbase layout --init NVR --from /'" });
+  return { vg: input.inv.vg, pool: input.inv.pool };
+}
+
+/** What update checks before anything else: the name is free, there is a running layer to carry from, room. */
+export function updatePreflight(input: PlanInput, name: string, img: ImageFill): { vg: string; pool: LvRecord; running: string } {
+  const { vg, pool } = layoutOf(input);
+  if (input.records.some((r) => r.vg === vg && r.name === name && !r.tags.includes(TAGS.incomplete))) {
+    throw new UsageError(`update: a base named ${name} already exists`, { hint: 'give the image another name with --name NAME-VERSION-RELEASE' });
+  }
+  const running = input.running;
+  if (!running || !findLayer(input.inv, running)) {
+    throw new ImgbasedError('update: / is not an imgbased layer, so there is no state to carry', { hint: "boot a layer first ('imgbase boot --list')" });
+  }
+  const room = roomFor(pool, img.usedBytes);
+  if (room) throw new ImgbasedError(`update: ${room}`);
+  if (!input.kernels.get(name)) throw new UsageError(`update: the image ${img.path} holds no kernel (looked in /boot and /usr/lib/modules)`);
+  return { vg, pool, running };
+}
+
+export function planUpdate(input: PlanInput, req: UpdateRequest): Plan & { layer: string } {
+  const { name, img } = req;
+  const { vg, pool, running } = updatePreflight(input, name, img);
+  const layer = layerName(name, 1);
+  const ctx = { vg, base: name, layer, prevLayer: running };
+  const newRoot = { vg, lv: layer };
+  const file = input.boot.grub?.paths.env;
+  // The new layer is the default from now on: by being the newest, or pinned when it sorts before another.
+  const current = newestUsable(bootableStates(input), new Set());
+  const newest = current === null || compareLayerNames(current, layer) < 0;
+  const env: Step[] = file ? [...armNewLayer(input, layer), ...defaultSteps(file, layer, newest ? layer : current)] : [];
+  const plan = compose(input, {
+    vg,
+    create: [
+      { kind: 'thin-lv', vg, pool: pool.name, name, sizeBytes: img.fsSizeBytes, tags: [TAGS.base, TAGS.incomplete] },
+      { kind: 'activate', vg, lv: name },
+      { kind: 'copy-image', vg, lv: name, image: img.path, fsType: img.fsType },
+      { kind: 'new-fs-uuid', vg, lv: name },
+      { kind: 'deactivate', vg, lv: name },
+      { kind: 'read-only', vg, lv: name },
+      { kind: 'snapshot', vg, origin: name, name: layer, tags: [TAGS.layer, TAGS.incomplete] },
+      { kind: 'activate', vg, lv: layer },
+      { kind: 'new-fs-uuid', vg, lv: layer },
+      { kind: 'fstab-root', vg, lv: layer },
+      { kind: 'carry-etc', vg, lv: layer, from: req.carry.from, actions: req.carry.actions, conflicts: req.carry.conflicts },
+      ...(Object.keys(req.accounts).length ? [{ kind: 'write-accounts', vg, lv: layer, files: req.accounts } as Step] : []),
+      { kind: 'deactivate', vg, lv: layer },
+    ],
+    complete: [name, layer],
+    newLayers: [{ name: layer, base: name, nvr: parseNvr(name)!, index: 1 }],
+    env,
+    events: [
+      { event: 'pre-base-add', ctx }, { event: 'pre-layer-add', ctx },
+      { event: 'post-base-add', ctx }, { event: 'post-layer-add', ctx, newRoot }, { event: 'post-install', ctx, newRoot },
+    ],
+  });
+  if (!plan.steps.some((s) => s.kind === 'write-entry' && s.layer === layer)) {
+    throw new ImgbasedError(`update: layer ${layer} would get no boot entry (${plan.notes[0] ?? 'no kernel'})`);
+  }
+  return { ...plan, layer };
+}
+
+/**
+ * GC after an update (or `imgbase gc`): the bases gcDecision drops, removed like `base --remove` does. Kept besides
+ * the newest `keep` and the pinned: the running layer's base, the default's, and the newest good layer's.
+ */
+export function planGc(input: PlanInput, keep: number): Plan & { decision: GcDecision } {
+  const { vg } = layoutOf(input);
+  const states = bootableStates(input);
+  const saved = input.boot.grub?.env.saved_entry ?? '';
+  const pinned = states.find((s) => entryId(s.layer) === saved)?.layer ?? null;
+  const lastGood = [...states].reverse().find((s) => s.state === 'good')?.layer ?? null;
+  const decision = gcDecision({
+    inv: input.inv, keep,
+    protect: [
+      { layer: input.running, why: 'the running' },
+      { layer: pinned ?? newestUsable(states, new Set()), why: 'the default' },
+      { layer: lastGood, why: 'the last good' },
+    ],
+  });
+  const remove = decision.remove.flatMap((r) => [...r.layers].reverse().concat(r.base));
+  const events = decision.remove.flatMap((r) => {
+    const c = { vg, base: r.base };
+    return [{ event: 'pre-base-remove' as const, ctx: c }, { event: 'post-base-remove' as const, ctx: c }];
+  });
+  return { ...compose(input, { vg, remove, events }), decision };
+}

@@ -1,0 +1,118 @@
+// imgbase update's plan (core/plans/update), from a temporary /boot with GRUB: the new base and its first layer,
+// the carried /etc and accounts inside the layer while it is still incomplete, its entry, the arm and the default;
+// and the GC plan that runs after it.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { entryId } from '../../src/core/bls';
+import { goodTag } from '../../src/core/boot-state';
+import { ImgbasedError, UsageError } from '../../src/core/errors';
+import { buildInventory, TAGS, type LvRecord } from '../../src/core/inventory';
+import type { PlanInput } from '../../src/core/plans/compose';
+import { planGc, planUpdate, type UpdateRequest } from '../../src/core/plans/update';
+import type { KernelSource } from '../../src/core/steps';
+import { PIN_TAG } from '../../src/core/update/gc';
+import { STUB_CFG, kernelsOf, kinds, layoutRecords, lv, makeBoot, planInput, syncBoot, tempDirs } from './helpers/plan-fixtures';
+
+const tmp = tempDirs(afterAll);
+const NOW = new Date('2026-12-01T00:00:00Z');
+const OLD = new Date('2026-11-01T00:00:00Z');
+
+function records(extra: Record<string, string[]> = {}, bases = ['A-1-0', 'B-2-0']): LvRecord[] {
+  const layers: Record<string, string[]> = { 'A-1-0+1': [goodTag(OLD)], 'B-2-0+1': [goodTag(OLD)], ...extra };
+  return layoutRecords(bases, [], Object.entries(layers).map(([name, t]) => lv(name, [TAGS.layer, ...t], { origin: name.slice(0, name.lastIndexOf('+')) })));
+}
+
+let host: PlanInput;
+let newKernel: KernelSource;
+
+beforeAll(async () => {
+  const dir = tmp();
+  const boot = makeBoot(dir, { cfg: STUB_CFG, env: {} });
+  const kernels = await kernelsOf(join(dir, 'trees'), ['A-1-0', 'B-2-0', 'C-3-0']);
+  newKernel = kernels.get('C-3-0')!;
+  kernels.delete('C-3-0');
+  await syncBoot(boot.boot, records(), kernels, { grubDDir: boot.grubDDir });
+  host = await planInput(boot.boot, records(), new Map([...kernels, ['C-3-0', newKernel]]), { grubDDir: boot.grubDDir });
+});
+
+const input = (o: { running?: string | null; recs?: LvRecord[]; env?: Record<string, string>; noKernel?: boolean } = {}): PlanInput => {
+  const recs = o.recs ?? records();
+  const kernels = new Map(host.kernels);
+  if (o.noKernel) kernels.set('C-3-0', null);
+  return {
+    ...host, records: recs, inv: buildInventory(recs), running: o.running === undefined ? 'B-2-0+1' : o.running, now: NOW, kernels,
+    boot: { ...host.boot, grub: { ...host.boot.grub!, env: o.env ?? {} } },
+  };
+};
+
+const REQ: UpdateRequest = {
+  name: 'C-3-0',
+  img: { path: '/var/tmp/c.img', fsType: 'ext4', fsSizeBytes: 2 ** 31, usedBytes: 700 * 2 ** 20 },
+  carry: { from: '/etc', actions: [{ kind: 'take-admin', path: 'hostname', why: 'modified' }], conflicts: 0 },
+  accounts: { passwd: 'root:x:0:0::/root:/bin/bash\nalice:x:1000:1000::/home/alice:/bin/bash\n' },
+};
+
+describe('planUpdate', () => {
+  it('base, then its layer with the carried /etc and accounts before it is complete, then entry, arm, default', () => {
+    const { steps, layer } = planUpdate(input(), REQ);
+    expect(layer).toBe('C-3-0+1');
+    const k = kinds(steps);
+    const create = k.slice(0, k.indexOf('copy-kernel'));
+    expect(create).toEqual([
+      'thin-lv', 'activate', 'copy-image', 'new-fs-uuid', 'deactivate', 'read-only',
+      'snapshot', 'activate', 'new-fs-uuid', 'fstab-root', 'carry-etc', 'write-accounts', 'deactivate',
+    ]);
+    // Complete (untagged) only after everything inside it and its kernel copy; the entry after that.
+    const untag = k.lastIndexOf('lv-untag');
+    expect(k.indexOf('copy-kernel')).toBeLessThan(k.indexOf('lv-untag'));
+    expect(k.indexOf('write-entry')).toBeGreaterThan(untag);
+    const env = steps.filter((s) => s.kind === 'grubenv-set' || s.kind === 'grubenv-unset').map((s) => (s.kind === 'grubenv-set' ? `${s.key}=${s.value}` : `-${s.key}`));
+    expect(env).toEqual([
+      'imgbased_try=C-3-0+1', `imgbased_try_id=${entryId('C-3-0+1')}`, 'imgbased_tries=3', expect.stringMatching(/^imgbased_arm=/),
+      `imgbased_fallback=${entryId('B-2-0+1')}`,
+    ]);
+    // A pin elsewhere goes: the new layer is the newest, so the unpinned default.
+    const pinned = planUpdate(input({ env: { saved_entry: entryId('A-1-0+1') } }), REQ).steps;
+    expect(pinned).toContainEqual(expect.objectContaining({ kind: 'grubenv-unset', key: 'saved_entry' }));
+    expect(steps.filter((s) => s.kind === 'hook')).toEqual([]);
+  });
+
+  it('a new image that sorts before the newest layer is pinned as the default', () => {
+    const i = input();
+    const req = { ...REQ, name: 'A-0.5-0' };
+    const { steps } = planUpdate({ ...i, kernels: new Map([...i.kernels, ['A-0.5-0', { ...newKernel, lv: 'A-0.5-0' }]]) }, req);
+    expect(steps).toContainEqual(expect.objectContaining({ kind: 'grubenv-set', key: 'saved_entry', value: entryId('A-0.5-0+1') }));
+  });
+
+  it('refused before any step: a taken name, no running layer, an image without a kernel', () => {
+    expect(() => planUpdate(input({ recs: records({}, ['A-1-0', 'B-2-0', 'C-3-0']) }), REQ)).toThrow(UsageError);
+    expect(() => planUpdate(input({ recs: records({}, ['A-1-0', 'B-2-0', 'C-3-0']) }), REQ)).toThrow(/a base named C-3-0 already exists/);
+    expect(() => planUpdate(input({ running: null }), REQ)).toThrow(ImgbasedError);
+    expect(() => planUpdate(input({ running: null }), REQ)).toThrow(/not an imgbased layer/);
+    expect(() => planUpdate(input({ noKernel: true }), REQ)).toThrow(/holds no kernel/);
+  });
+
+  it('an interrupted update (base left incomplete) is removed first, then made again', () => {
+    const recs = [...records(), lv('C-3-0', [TAGS.base, TAGS.incomplete])];
+    const k = kinds(planUpdate(input({ recs }), REQ).steps);
+    expect(k.indexOf('remove-lv')).toBeLessThan(k.indexOf('thin-lv'));
+  });
+});
+
+describe('planGc', () => {
+  it('keeps the newest 2 bases, the pinned one, and the running / default / last good layer\'s base', () => {
+    const recs = records({ 'C-3-0+1': [] }, ['A-1-0', 'B-2-0', 'C-3-0']);
+    const none = planGc(input({ recs, running: 'C-3-0+1' }), 2);
+    expect(none.decision.remove.map((r) => r.base)).toEqual(['A-1-0']);
+    expect(kinds(none.steps)).toContain('remove-lv');
+    expect(none.steps.filter((s) => s.kind === 'remove-lv').map((s) => (s as { lv: string }).lv)).toEqual(['A-1-0+1', 'A-1-0']);
+    const pinned = planGc(input({ recs: recs.map((r) => (r.name === 'A-1-0' ? { ...r, tags: [...r.tags, PIN_TAG] } : r)), running: 'C-3-0+1' }), 2);
+    expect(pinned.decision.remove).toEqual([]);
+    const keep1 = planGc(input({ recs, running: 'C-3-0+1', env: { saved_entry: entryId('A-1-0+1') } }), 1);
+    expect(keep1.decision.keep.map((k) => [k.base, k.why])).toEqual([
+      ['A-1-0', ['the default layer A-1-0+1']],
+      ['B-2-0', ['the last good layer B-2-0+1']],
+      ['C-3-0', ['one of the newest 1', 'the running layer C-3-0+1']],
+    ]);
+  });
+});
