@@ -60,7 +60,7 @@ describe('planUpdate', () => {
     const create = k.slice(0, k.indexOf('copy-kernel'));
     expect(create).toEqual([
       'thin-lv', 'activate', 'copy-image', 'new-fs-uuid', 'deactivate', 'read-only',
-      'snapshot', 'activate', 'new-fs-uuid', 'fstab-root', 'carry-etc', 'write-accounts', 'deactivate',
+      'snapshot', 'activate', 'new-fs-uuid', 'carry-etc', 'write-accounts', 'fstab-root', 'deactivate',
     ]);
     // Complete (untagged) only after everything inside it and its kernel copy; the entry after that.
     const untag = k.lastIndexOf('lv-untag');

@@ -69,9 +69,10 @@ export function planUpdate(input: PlanInput, req: UpdateRequest): Plan & { layer
       { kind: 'snapshot', vg, origin: name, name: layer, tags: [TAGS.layer, TAGS.incomplete] },
       { kind: 'activate', vg, lv: layer },
       { kind: 'new-fs-uuid', vg, lv: layer },
-      { kind: 'fstab-root', vg, lv: layer },
       { kind: 'carry-etc', vg, lv: layer, from: req.carry.from, actions: req.carry.actions, conflicts: req.carry.conflicts },
       ...(Object.keys(req.accounts).length ? [{ kind: 'write-accounts', vg, lv: layer, files: req.accounts } as Step] : []),
+      // After the carry: the admin's fstab (their mounts) names the running layer as /; the new layer is / here.
+      { kind: 'fstab-root', vg, lv: layer },
       { kind: 'deactivate', vg, lv: layer },
     ],
     complete: [name, layer],

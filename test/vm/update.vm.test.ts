@@ -1,0 +1,148 @@
+// Issue 13, first part: `imgbase update --from IMAGE` on real LVM thin, booted through the disk's own GRUB. One
+// qemu run over an overlay of the layered host (reboots: true; the phase is kept in the share):
+//   start  on the newest layer (Image-2.0-0+1): the admin's changes (hostname, a file added, one removed, a file the
+//          new image changes too, a user with a password, a unit enabled, one disabled, one masked, an fstab line);
+//          the new image v3 made from Image-1.0-0 with its own changes (the same file, a new file, a system user,
+//          os-release IMAGE_ID/IMAGE_VERSION); a clash refused; --dry-run; the update; reboot
+//   after  GRUB boots the new layer Image-3.0-0+1: everything carried, the conflict's .imgnew, v3's own changes;
+//          the layer was a try and is blessed
+import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { boot, expectDone, outFile, overlay, type BootResult } from './lab';
+import { ensureLayeredHost } from './fixtures/layered';
+import { RECORD_SH } from './script-run';
+import { WAIT_ASSESS_SH } from './guest-sh';
+
+const OLD_LAYER = 'Image-2.0-0+1';
+const NEW_BASE = 'Image-3.0-0';
+const NEW_LAYER = `${NEW_BASE}+1`;
+
+const SCRIPT = String.raw`set -u
+${RECORD_SH}ST=$LAB_SHARE/up-state
+PHASE=start; [ -f "$ST" ] && . "$ST"
+goto() { echo "PHASE=$1" >"$ST.tmp" && mv -f "$ST.tmp" "$ST"; }
+mountpoint -q /boot || mount /boot
+running() { lvs --noheadings -o lv_name "$(findmnt -no SOURCE /)" 2>/dev/null | xargs; }
+${WAIT_ASSESS_SH}
+case $PHASE in
+start)
+  mark root-start "$(running)"
+  waitassess >/dev/null
+  # The admin's changes on the running layer.
+  echo up-host >/etc/hostname
+  echo 'mine' >/etc/up-added.conf
+  rm -f /etc/motd
+  echo 'issue: the admin' >/etc/issue
+  useradd -m -u 1500 upalice && echo 'upalice:Up-Secret-42' | chpasswd
+  getent shadow upalice | cut -d: -f2 >"$O/alice-hash"
+  printf '[Unit]\nDescription=up hello\n[Service]\nType=oneshot\nExecStart=/bin/true\nRemainAfterExit=yes\n[Install]\nWantedBy=multi-user.target\n' >/etc/systemd/system/up-hello.service
+  systemctl enable up-hello.service 2>"$O/enable.err"
+  systemctl is-enabled fstrim.timer >"$O/fstrim-before" 2>&1
+  systemctl disable fstrim.timer 2>/dev/null
+  systemctl mask e2scrub_all.timer 2>/dev/null
+  echo '/dev/HostVG/updata /srv/updata ext4 defaults,nofail 0 2' >>/etc/fstab
+  # The new image: Image-1.0-0's tree with its own changes.
+  lvchange -ay -K HostVG/Image-1.0-0
+  e2image -ra /dev/HostVG/Image-1.0-0 /var/tmp/v3.raw
+  lvchange -an HostVG/Image-1.0-0
+  mkdir -p /mnt/img && mount -o loop /var/tmp/v3.raw /mnt/img
+  echo 'issue: image v3' >/mnt/img/etc/issue
+  echo 'v3' >/mnt/img/etc/up-v3-new.conf
+  useradd --root /mnt/img -r -u 990 -s /usr/sbin/nologin upv3svc
+  printf 'IMAGE_ID=Image\nIMAGE_VERSION=3.0-0\n' >>/mnt/img/usr/lib/os-release
+  cp /boot/vmlinuz-$(uname -r) /boot/initrd.img-$(uname -r) /mnt/img/boot/ 2>/dev/null || cp /boot/imgbased/Image-2.0-0/vmlinuz-* /boot/imgbased/Image-2.0-0/initrd* /mnt/img/boot/
+  ls /mnt/img/boot >"$O/img-boot.txt"
+  umount /mnt/img
+  # A clash: an account added here with the uid v3's new system user has.
+  useradd -M -u 990 upclash
+  t clash imgbase update --from /var/tmp/v3.raw
+  userdel upclash
+  t dry imgbase update --from /var/tmp/v3.raw --dry-run
+  lvs --noheadings -o lv_name HostVG | xargs >"$O/lvs-after-dry.txt"
+  t update imgbase update --from /var/tmp/v3.raw
+  grub-editenv /boot/grub/grubenv list >"$O/env-after-update.txt"
+  imgbase boot --status >"$O/status-start.txt" 2>&1
+  goto after; sync; mark reboot start; echo b >/proc/sysrq-trigger; sleep 300 ;;
+after)
+  mark root-after "$(running)"
+  mark assess "$(waitassess)"
+  imgbase boot --status --json >"$O/status-after.json" 2>&1
+  cat /etc/hostname >"$O/hostname"
+  for f in up-added.conf motd issue issue.imgnew up-v3-new.conf; do
+    if [ -e "/etc/$f" ]; then cat "/etc/$f" >"$O/etc-$f"; else echo ABSENT >"$O/etc-$f"; fi
+  done
+  getent passwd upalice >"$O/passwd-alice"
+  getent shadow upalice | cut -d: -f2 >"$O/alice-hash-after"
+  getent passwd upv3svc >"$O/passwd-v3svc"
+  su -s /bin/sh upalice -c id >"$O/su-alice" 2>&1
+  systemctl is-enabled up-hello.service >"$O/hello-enabled" 2>&1
+  systemctl is-active up-hello.service >"$O/hello-active" 2>&1
+  systemctl is-enabled fstrim.timer >"$O/fstrim-after" 2>&1
+  systemctl is-enabled e2scrub_all.timer >"$O/e2scrub-after" 2>&1
+  cp /etc/fstab "$O/fstab-after"
+  t check imgbase check
+  goto done ;;
+esac
+`;
+
+let R: BootResult;
+const f = (name: string): string => outFile(R, name).trim();
+const rc = (name: string): number => Number(f(`${name}.rc`));
+
+describe('imgbase update: a new image, the host\'s /etc and accounts carried (issue 13)', () => {
+  beforeAll(async () => {
+    const lab = inject('lab');
+    const layered = await ensureLayeredHost(lab);
+    const disk = await overlay(layered.disk, 'update');
+    R = await boot({ name: 'update', disk, reboots: true, script: SCRIPT, timeoutS: 1800 });
+    expectDone(R);
+  }, 40 * 60_000);
+
+  it('refuses an account id clash and changes nothing; --dry-run lists the plan and what it carries', () => {
+    expect(R.markers['root-start']).toEqual([OLD_LAYER]);
+    expect(rc('clash')).toBe(2);
+    expect(f('clash.err')).toMatch(/uid 990 is upv3svc \(the new image\) and upclash \(this host\)/);
+    expect(rc('dry')).toBe(0);
+    expect(f('dry.out')).toMatch(/carry \d+ change\(s\) of \/etc into HostVG\/Image-3\.0-0\+1:\/etc \(\d+ conflict/);
+    expect(f('dry.out')).toMatch(/\/etc\/up-added\.conf: added here, carried/);
+    expect(f('dry.out')).toMatch(/\/etc\/issue: modified here and in the new image \(the new one kept as issue\.imgnew\)/);
+    expect(f('lvs-after-dry.txt')).not.toContain(NEW_BASE);
+  });
+
+  it('the update makes the new layer the default as a try; GRUB boots it and it is blessed', () => {
+    expect(rc('update')).toBe(0);
+    expect(f('update.out')).toContain(`updated: base ${NEW_BASE}, layer ${NEW_LAYER} boots next`);
+    expect(f('env-after-update.txt')).toContain(`imgbased_try=${NEW_LAYER}`);
+    expect(R.markers['root-after']).toEqual([NEW_LAYER]);
+    const s = JSON.parse(f('status-after.json')) as { layers: Array<{ layer: string; state: string }> };
+    expect(s.layers.find((l) => l.layer === NEW_LAYER)).toMatchObject({ state: 'good' });
+    expect(rc('check')).toBe(0);
+  });
+
+  it('/etc: added, changed and removed files carried; a file both changed keeps the admin\'s, the image\'s beside it', () => {
+    expect(f('hostname')).toBe('up-host');
+    expect(f('etc-up-added.conf')).toBe('mine');
+    expect(f('etc-motd')).toBe('ABSENT');
+    expect(f('etc-issue')).toBe('issue: the admin');
+    expect(f('etc-issue.imgnew')).toBe('issue: image v3');
+    expect(f('etc-up-v3-new.conf')).toBe('v3');
+    // fstab: the admin's line, and / is the new layer.
+    expect(f('fstab-after')).toContain('/dev/HostVG/updata /srv/updata ext4 defaults,nofail 0 2');
+    expect(f('fstab-after')).toMatch(new RegExp(`^/dev/HostVG/${NEW_LAYER.replace(/[.+]/g, '\\$&')}\\s+/\\s`, 'm'));
+  });
+
+  it('accounts: the admin\'s user with its id and password hash, the image\'s new system user', () => {
+    expect(f('passwd-alice')).toMatch(/^upalice:x:1500:1500::\/home\/upalice:/);
+    expect(f('alice-hash-after')).toBe(f('alice-hash'));
+    expect(f('alice-hash')).toMatch(/^\$/);
+    expect(f('su-alice')).toMatch(/uid=1500\(upalice\)/);
+    expect(f('passwd-v3svc')).toMatch(/^upv3svc:x:990:/);
+  });
+
+  it('services: enabled, disabled and masked stay so', () => {
+    expect(f('hello-enabled')).toBe('enabled');
+    expect(f('hello-active')).toBe('active');
+    expect(f('fstrim-before')).toBe('enabled');
+    expect(f('fstrim-after')).toBe('disabled');
+    expect(f('e2scrub-after')).toBe('masked');
+  });
+});
