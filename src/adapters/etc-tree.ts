@@ -59,6 +59,20 @@ export async function listEtc(root: string): Promise<Map<string, EtcEntry>> {
 
 const missing = (e: unknown): boolean => (e as NodeJS.ErrnoException).code === 'ENOENT';
 
+/**
+ * Whether every parent of rel in the tree is a real directory (or absent). A parent that is a symlink there would
+ * take a write or a removal elsewhere — into the running system when the link is absolute.
+ */
+async function parentsAreDirs(root: string, rel: string): Promise<boolean> {
+  const parts = rel.split('/').slice(0, -1);
+  for (let i = 1; i <= parts.length; i++) {
+    const s = await lstat(join(root, parts.slice(0, i).join('/'))).catch((e: unknown) => (missing(e) ? null : Promise.reject(e)));
+    if (!s) return true;
+    if (!s.isDirectory()) return false;
+  }
+  return true;
+}
+
 /** Parents of rel that next lacks, made with the admin's mode and owner. */
 async function makeParents(adminRoot: string, nextRoot: string, rel: string): Promise<void> {
   const parts = rel.split('/').slice(0, -1);
@@ -87,6 +101,10 @@ export async function applyEtc(actions: readonly EtcAction[], adminRoot: string,
   const notes: EtcApplyNote[] = [];
   for (const a of actions) {
     const target = join(nextRoot, a.path);
+    if (!(await parentsAreDirs(nextRoot, a.path))) {
+      notes.push({ path: a.path, note: 'not carried: a directory above it is a symlink or a file in the new image' });
+      continue;
+    }
     if (a.kind === 'remove') {
       const s = await lstat(target).catch((e: unknown) => (missing(e) ? null : Promise.reject(e)));
       if (!s) continue;
@@ -110,9 +128,9 @@ export async function applyEtc(actions: readonly EtcAction[], adminRoot: string,
         await chmod(target, s.mode & 0o7777);
         continue;
       }
-      // A leftover of the other kind in the way (the merge set next's aside when it mattered).
-      const there = await lstat(target).catch((e: unknown) => (missing(e) ? null : Promise.reject(e)));
-      if (there && (there.isDirectory() || s.isDirectory())) await rm(target, { recursive: true, force: true });
+      // Whatever is there goes first: cp writes through a symlink in its way, and an absolute one points into the
+      // running system, not the new layer (the merge set next's version aside when it mattered).
+      await rm(target, { recursive: true, force: true });
       await run('cp', ['-a', '--no-target-directory', '--', src, target]);
       log.debug(`etc: ${a.why} ${a.path} carried`);
     }

@@ -69,6 +69,33 @@ describe('listEtc + mergeEtc + applyEtc', () => {
     expect(again.actions).toEqual([]);
   });
 
+  it('a file taken over a symlink replaces the link, never writes through it (an absolute link leaves the tree)', async () => {
+    const outside = make('outside', { victim: 'untouched\n' });
+    const old = make('old3', { 'x.conf': 'v1\n' });
+    const admin = make('admin3', { 'x.conf': 'mine\n' });
+    const next = make('next3', { 'x.conf': { link: join(outside, 'victim') } });
+    const m = mergeEtc(await listEtc(old), await listEtc(admin), await listEtc(next));
+    await applyEtc(m.actions, admin, next);
+    expect(readFileSync(join(outside, 'victim'), 'utf8')).toBe('untouched\n');
+    expect(lstatSync(join(next, 'x.conf')).isFile()).toBe(true);
+    expect(readFileSync(join(next, 'x.conf'), 'utf8')).toBe('mine\n');
+    expect(readlinkSync(join(next, 'x.conf.imgnew'))).toBe(join(outside, 'victim'));
+  });
+
+  it('nothing is written or removed through a directory the new image made a symlink', async () => {
+    const outside = make('outside2', { 'a.conf': 'keep\n', 'b.conf': 'keep\n' });
+    const old = make('old4', { 'd/a.conf': 'v1\n', 'd/b.conf': 'v1\n' });
+    const admin = make('admin4', { 'd/a.conf': 'mine\n' });
+    const next = make('next4', { d: { link: outside } });
+    const m = mergeEtc(await listEtc(old), await listEtc(admin), await listEtc(next));
+    const notes = await applyEtc(m.actions, admin, next);
+    // d/a.conf changed here, and gone from the new image (d is a link there): the one action, skipped.
+    expect(m.actions).toEqual([{ kind: 'take-admin', path: 'd/a.conf', why: 'modified' }]);
+    expect(notes).toEqual([{ path: 'd/a.conf', note: 'not carried: a directory above it is a symlink or a file in the new image' }]);
+    expect(readFileSync(join(outside, 'a.conf'), 'utf8')).toBe('keep\n');
+    expect(readFileSync(join(outside, 'b.conf'), 'utf8')).toBe('keep\n');
+  });
+
   it('a directory removed here that the new image filled is kept and noted; a file turned directory is taken whole', async () => {
     const old = make('old2', { 'd/x': 'x\n', f: 'file\n' });
     const admin = make('admin2', { 'f/part': 'part\n' });
