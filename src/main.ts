@@ -20,6 +20,7 @@ const VERBS: Record<string, Verb> = {
   check: { usage: async () => (await import('./cli/check')).usage, run: async (a, g) => (await import('./cli/check')).checkCommand(a, g) },
   boot: { usage: async () => (await import('./cli/boot')).usage, run: async (a, g) => (await import('./cli/boot')).bootCommand(a, g) },
   update: { usage: async () => (await import('./cli/update')).usage, run: async (a, g) => (await import('./cli/update')).updateCommand(a, g) },
+  gc: { usage: async () => (await import('./cli/gc')).usage, run: async (a, g) => (await import('./cli/gc')).gcCommand(a, g) },
   rollback: { usage: async () => (await import('./cli/rollback')).usage, run: async (a, g) => (await import('./cli/rollback')).rollbackCommand(a, g) },
   hooks: { usage: async () => (await import('./cli/hooks')).usage, run: async (a, g) => (await import('./cli/hooks')).hooksCommand(a, g) },
 };

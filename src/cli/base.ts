@@ -3,6 +3,7 @@ import { NotFoundError, UsageError } from '../core/errors';
 import { latestBase, type Base } from '../core/inventory';
 import { parseLayerName, validateBaseName } from '../core/naming';
 import { planBaseAdd, planBaseRemove } from '../core/plans/verbs';
+import { planPin } from '../core/plans/gc';
 import { parseSize } from '../core/space';
 import { withImage, type ImageInfo } from '../adapters/image';
 import { withLock } from '../adapters/lock';
@@ -12,6 +13,7 @@ import { execute, readSnapshots } from './plan-run';
 
 export const usage = `usage: imgbase base --add NVR [--size SIZE] [--from IMAGE] [--dry-run]
        imgbase base --remove NVR [--dry-run]
+       imgbase base --pin NVR | --unpin NVR [--dry-run]
        imgbase base --latest | --of-layer LAYER [--json]
 
   --add NVR        create base NVR (name-version-release) as a read-only thin LV
@@ -19,18 +21,20 @@ export const usage = `usage: imgbase base --add NVR [--size SIZE] [--from IMAGE]
                    are written (a progress bar is shown on a terminal)
   --size SIZE      virtual size (e.g. 8G); default and minimum: the image's filesystem size
   --remove NVR     remove base NVR and all its layers (refused when one of them is running)
+  --pin NVR        'imgbase gc' (and the gc after an update) never removes base NVR; --unpin undoes it
   --latest         print the newest base
   --of-layer L     print the base layer L belongs to`;
 
 export async function baseCommand(argv: string[], g: GlobalOpts): Promise<number> {
-  const args = parseVerbArgs(argv, { verb: 'base', boolean: ['latest'], string: ['add', 'remove', 'of-layer', 'size', 'from'], usage });
+  const args = parseVerbArgs(argv, { verb: 'base', boolean: ['latest'], string: ['add', 'remove', 'of-layer', 'size', 'from', 'pin', 'unpin'], usage });
   noPositional(args, 'base');
-  const action = chooseAction(args, ['add', 'remove', 'latest', 'of-layer'], 'base');
+  const action = chooseAction(args, ['add', 'remove', 'latest', 'of-layer', 'pin', 'unpin'], 'base');
   if (action !== 'add' && (args.size !== undefined || args.from !== undefined)) {
     throw new UsageError('base: --size and --from only go with --add');
   }
   if (action === 'add') return add(optValue(args, 'add', 'base')!, optValue(args, 'size', 'base'), optValue(args, 'from', 'base'), g, lockTimeout(args));
   if (action === 'remove') return remove(optValue(args, 'remove', 'base')!, g, lockTimeout(args));
+  if (action === 'pin' || action === 'unpin') return pin(optValue(args, action, 'base')!, action === 'pin', g, lockTimeout(args));
   const inv = await loadInventory();
   requireLayout(inv);
   let base: Base | null;
@@ -65,6 +69,18 @@ async function add(name: string, sizeArg: string | undefined, from: string | und
       return 0;
     };
     return from ? withImage(from, go) : go(null);
+  }, { timeoutS });
+}
+
+async function pin(name: string, on: boolean, g: GlobalOpts, timeoutS: number): Promise<number> {
+  const bad = validateBaseName(name);
+  if (bad) throw new UsageError(`base --${on ? 'pin' : 'unpin'}: ${bad}`);
+  return withLock(async () => {
+    const input = await readSnapshots();
+    requireLayout(input.inv);
+    await execute(planPin(input, name, on), g);
+    if (!g.dryRun) console.log(`${on ? 'pinned' : 'unpinned'} base ${name}`);
+    return 0;
   }, { timeoutS });
 }
 

@@ -15,9 +15,11 @@ import { withMounted } from '../adapters/fs';
 import { withImage, type ImageInfo } from '../adapters/image';
 import { treeKernelSource } from '../adapters/kernel';
 import { withLock } from '../adapters/lock';
+import { log } from '../adapters/log';
 import { activateLv, deactivateLv, lvPath } from '../adapters/lvm';
 import { lockTimeout, optValue, parseVerbArgs, printJson, type GlobalOpts } from './args';
 import { requireLayout } from './context';
+import { keepBases, runGc } from './gc';
 import { execute, readSnapshots } from './plan-run';
 
 export const usage = `usage: imgbase update --from IMAGE [--name NVR] [--force] [--dry-run] [--json]
@@ -27,7 +29,7 @@ IMAGE (a raw ext4 or XFS filesystem image, or a squashfs holding LiveOS/rootfs.i
 and its first layer the default boot, as a trying layer (boot counting). The running layer's changes to /etc are
 carried into it: what the admin added or changed is copied (the admin wins; where the new image changed the same
 file, its version is kept beside as FILE.imgnew), what the admin removed is removed. passwd, group, shadow and
-gshadow are merged by name. Nothing changes when any step fails.
+gshadow are merged by name. Nothing changes when any step fails. Then old bases are removed ('imgbase gc').
   --name NVR   the new base's name (default: from the image's os-release, IMAGE_ID/ID and IMAGE_VERSION/VERSION_ID)
   --force      update although an account's id would clash with one of the new image's`;
 
@@ -80,6 +82,7 @@ export async function updateCommand(argv: string[], g: GlobalOpts): Promise<numb
     const bad = validateBaseName(name);
     if (bad) throw new UsageError(`update: --name ${bad}`);
   }
+  const keep = await keepBases();
   return withLock(async () => {
     const first = await readSnapshots();
     const { vg } = requireLayout(first.inv);
@@ -115,11 +118,17 @@ export async function updateCommand(argv: string[], g: GlobalOpts): Promise<numb
         if (!g.json) console.log(lines.length ? `what it carries:\n${lines.join('\n')}` : 'what it carries: nothing (no changes to /etc here)');
         return 0;
       }
-      if (g.json) printJson({ base: next.name, layer: plan.layer, carried: merge.carried, conflicts: merge.conflicts, accounts: summary, clashes });
-      else {
+      if (!g.json) {
         console.log(`updated: base ${next.name}, layer ${plan.layer} boots next`);
         for (const l of lines) console.log(l);
       }
+      // The update stands on its own: a GC that fails afterwards is reported, the update is not undone.
+      const removed = await runGc(keep, g).catch((e: unknown) => {
+        log.warn(`gc after the update failed: ${(e as Error).message}; run 'imgbase gc'`);
+        return [];
+      });
+      if (g.json) printJson({ base: next.name, layer: plan.layer, carried: merge.carried, conflicts: merge.conflicts, accounts: summary, clashes, removed });
+      else for (const r of removed) console.log(`gc: removed base ${r.base}${r.layers.length ? ` and ${r.layers.length} layer(s)` : ''}`);
       return 0;
     }, { readOnly: true, loop: true }));
   }, { timeoutS: lockTimeout(args) });

@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildInventory, TAGS } from '../../src/core/inventory';
 import { gcDecision, PIN_TAG } from '../../src/core/update/gc';
+import { parseImgbasedConfig } from '../../src/core/update/config';
 import { layoutRecords, lv } from './helpers/plan-fixtures';
 
 const BASES = ['Image-1-0', 'Image-2-0', 'Image-3-0', 'Image-10-0'];
@@ -31,5 +32,14 @@ describe('gcDecision', () => {
 
   it('keep must be at least 1', () => {
     expect(() => gcDecision({ inv: inv(), keep: 0, protect: [] })).toThrow(/at least 1/);
+  });
+});
+
+describe('imgbased.conf', () => {
+  it('keep-bases, default 2; anything else is an error naming the line', () => {
+    expect(parseImgbasedConfig(null)).toEqual({ keepBases: 2 });
+    expect(parseImgbasedConfig('# mine\nkeep-bases = 3\n')).toEqual({ keepBases: 3 });
+    expect(() => parseImgbasedConfig('keep-bases=0\n')).toThrow('/etc/imgbased/imgbased.conf:1: keep-bases must be a whole number from 1 to 1000');
+    expect(() => parseImgbasedConfig('\nimages-to-keep=2\n')).toThrow('/etc/imgbased/imgbased.conf:2: unknown setting images-to-keep (known: keep-bases)');
   });
 });

@@ -8,7 +8,8 @@ import { goodTag } from '../../src/core/boot-state';
 import { ImgbasedError, UsageError } from '../../src/core/errors';
 import { buildInventory, TAGS, type LvRecord } from '../../src/core/inventory';
 import type { PlanInput } from '../../src/core/plans/compose';
-import { planGc, planUpdate, type UpdateRequest } from '../../src/core/plans/update';
+import { planGc, planPin } from '../../src/core/plans/gc';
+import { planUpdate, type UpdateRequest } from '../../src/core/plans/update';
 import type { KernelSource } from '../../src/core/steps';
 import { PIN_TAG } from '../../src/core/update/gc';
 import { STUB_CFG, kernelsOf, kinds, layoutRecords, lv, makeBoot, planInput, syncBoot, tempDirs } from './helpers/plan-fixtures';
@@ -114,5 +115,15 @@ describe('planGc', () => {
       ['B-2-0', ['the last good layer B-2-0+1']],
       ['C-3-0', ['one of the newest 1', 'the running layer C-3-0+1']],
     ]);
+  });
+});
+
+describe('planPin', () => {
+  it('tags the base (untags for --unpin); nothing to do when it already is; an unknown base is not found', () => {
+    expect(planPin(input(), 'A-1-0', true).steps).toEqual([{ kind: 'lv-tag', vg: 'HostVG', lv: 'A-1-0', tag: PIN_TAG }]);
+    expect(planPin(input(), 'A-1-0', false).steps).toEqual([]);
+    const pinned = records().map((r) => (r.name === 'A-1-0' ? { ...r, tags: [...r.tags, PIN_TAG] } : r));
+    expect(planPin(input({ recs: pinned }), 'A-1-0', false).steps).toEqual([{ kind: 'lv-untag', vg: 'HostVG', lv: 'A-1-0', tag: PIN_TAG }]);
+    expect(() => planPin(input(), 'Q-1-0', true)).toThrow(/base Q-1-0 not found/);
   });
 });

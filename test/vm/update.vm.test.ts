@@ -5,7 +5,7 @@
 //          the new image v3 made from Image-1.0-0 with its own changes (the same file, a new file, a system user,
 //          os-release IMAGE_ID/IMAGE_VERSION); a clash refused; --dry-run; the update; reboot
 //   after  GRUB boots the new layer Image-3.0-0+1: everything carried, the conflict's .imgnew, v3's own changes;
-//          the layer was a try and is blessed
+//          the layer was a try and is blessed; gc (a pinned base stays, unpinned it goes)
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { boot, expectDone, outFile, overlay, type BootResult } from './lab';
 import { ensureLayeredHost } from './fixtures/layered';
@@ -58,7 +58,10 @@ start)
   userdel upclash
   t dry imgbase update --from /var/tmp/v3.raw --dry-run
   lvs --noheadings -o lv_name HostVG | xargs >"$O/lvs-after-dry.txt"
+  # Pinned, the oldest base survives the gc that follows the update (3 bases, keep-bases 2).
+  t pin imgbase base --pin Image-1.0-0
   t update imgbase update --from /var/tmp/v3.raw
+  lvs --noheadings -o lv_name HostVG | xargs >"$O/lvs-after-update.txt"
   grub-editenv /boot/grub/grubenv list >"$O/env-after-update.txt"
   imgbase boot --status >"$O/status-start.txt" 2>&1
   goto after; sync; mark reboot start; echo b >/proc/sysrq-trigger; sleep 300 ;;
@@ -80,6 +83,12 @@ after)
   systemctl is-enabled e2scrub_all.timer >"$O/e2scrub-after" 2>&1
   cp /etc/fstab "$O/fstab-after"
   t check imgbase check
+  # Unpinned, gc removes it with its layers: not the running, default or last good layer's base.
+  t unpin imgbase base --unpin Image-1.0-0
+  t gc-dry imgbase gc --dry-run
+  t gc imgbase gc
+  lvs --noheadings -o lv_name HostVG | xargs >"$O/lvs-after-gc.txt"
+  t check-gc imgbase check
   goto done ;;
 esac
 `;
@@ -116,6 +125,21 @@ describe('imgbase update: a new image, the host\'s /etc and accounts carried (is
     const s = JSON.parse(f('status-after.json')) as { layers: Array<{ layer: string; state: string }> };
     expect(s.layers.find((l) => l.layer === NEW_LAYER)).toMatchObject({ state: 'good' });
     expect(rc('check')).toBe(0);
+  });
+
+  it('gc: a pinned base stays; unpinned, the oldest base goes with its layers, never the running one\'s', () => {
+    expect(rc('pin')).toBe(0);
+    expect(f('lvs-after-update.txt').split(' ')).toEqual(expect.arrayContaining(['Image-1.0-0', 'Image-2.0-0', NEW_BASE, NEW_LAYER]));
+    expect(rc('unpin')).toBe(0);
+    expect(rc('gc-dry')).toBe(0);
+    expect(f('gc-dry.out')).toMatch(/remove HostVG\/Image-1\.0-0$/m);
+    expect(rc('gc')).toBe(0);
+    expect(f('gc.out')).toBe('removed base Image-1.0-0 and 2 layer(s)');
+    const lvs = f('lvs-after-gc.txt').split(' ');
+    expect(lvs).not.toContain('Image-1.0-0');
+    expect(lvs).not.toContain('Image-1.0-0+1');
+    expect(lvs).toEqual(expect.arrayContaining(['Image-2.0-0', 'Image-2.0-0+1', NEW_BASE, NEW_LAYER]));
+    expect(rc('check-gc')).toBe(0);
   });
 
   it('/etc: added, changed and removed files carried; a file both changed keeps the admin\'s, the image\'s beside it', () => {

@@ -1,8 +1,7 @@
 // imgbase update, pure: a new image becomes a base, its first layer carries the running layer's state (the /etc
 // merge and the accounts merged by name, both decided before planning), gets its boot entry and becomes the default
 // as a trying layer. One plan: a failure anywhere undoes all of it and the old default is untouched. GC of old
-// bases is a second plan, run only after this one finished (planGc).
-import { entryId } from '../bls';
+// bases is a second plan, run only after this one finished (plans/gc.ts).
 import { defaultSteps } from '../boot-state';
 import { ImgbasedError, NotFoundError, UsageError } from '../errors';
 import { findLayer, TAGS, type LvRecord } from '../inventory';
@@ -11,7 +10,6 @@ import { roomFor } from '../space';
 import type { Step } from '../steps';
 import type { AccountFile } from '../update/accounts';
 import type { EtcAction } from '../update/etc-merge';
-import { gcDecision, type GcDecision } from '../update/gc';
 import { armNewLayer, bootableStates, newestUsable } from './boot-verbs';
 import { compose, type Plan, type PlanInput } from './compose';
 import type { ImageFill } from './verbs';
@@ -87,30 +85,4 @@ export function planUpdate(input: PlanInput, req: UpdateRequest): Plan & { layer
     throw new ImgbasedError(`update: layer ${layer} would get no boot entry (${plan.notes[0] ?? 'no kernel'})`);
   }
   return { ...plan, layer };
-}
-
-/**
- * GC after an update (or `imgbase gc`): the bases gcDecision drops, removed like `base --remove` does. Kept besides
- * the newest `keep` and the pinned: the running layer's base, the default's, and the newest good layer's.
- */
-export function planGc(input: PlanInput, keep: number): Plan & { decision: GcDecision } {
-  const { vg } = layoutOf(input);
-  const states = bootableStates(input);
-  const saved = input.boot.grub?.env.saved_entry ?? '';
-  const pinned = states.find((s) => entryId(s.layer) === saved)?.layer ?? null;
-  const lastGood = [...states].reverse().find((s) => s.state === 'good')?.layer ?? null;
-  const decision = gcDecision({
-    inv: input.inv, keep,
-    protect: [
-      { layer: input.running, why: 'the running' },
-      { layer: pinned ?? newestUsable(states, new Set()), why: 'the default' },
-      { layer: lastGood, why: 'the last good' },
-    ],
-  });
-  const remove = decision.remove.flatMap((r) => [...r.layers].reverse().concat(r.base));
-  const events = decision.remove.flatMap((r) => {
-    const c = { vg, base: r.base };
-    return [{ event: 'pre-base-remove' as const, ctx: c }, { event: 'post-base-remove' as const, ctx: c }];
-  });
-  return { ...compose(input, { vg, remove, events }), decision };
 }
