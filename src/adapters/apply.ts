@@ -9,6 +9,7 @@ import { readFile, rm, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { ImgbasedError } from '../core/errors';
 import { EXIT_POST_HOOK } from '../core/hooks';
+import { UPDATE_REPORT } from '../core/update/report';
 import { describeStep, rewriteFstabRoot, undoClass, type Step } from '../core/steps';
 import { atomicWrite, fsyncPath } from './atomic';
 import { findCommand, run } from './exec';
@@ -128,6 +129,7 @@ async function perform(s: Step, opts: ApplyOptions): Promise<Undo | null> {
     case 'carry-etc':
       await withMounted(lvm.lvPath(s.vg, s.lv), async (dir) => {
         for (const n of await applyEtc(s.actions, s.from, join(dir, 'etc'))) opts.note?.(`/etc/${n.path}: ${n.note}`);
+        await atomicWrite(join(dir, UPDATE_REPORT), s.report);
       });
       return null;
     case 'write-accounts':

@@ -5,11 +5,13 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ImgbasedError, UsageError } from '../core/errors';
 import { findLayer } from '../core/inventory';
-import { validateBaseName } from '../core/naming';
 import { planUpdate } from '../core/plans/update';
 import { mergeAccounts, type AccountClash, type AccountFile } from '../core/update/accounts';
 import { mergeEtc, type EtcMerge } from '../core/update/etc-merge';
 import { baseNameFromOsRelease } from '../core/update/image-name';
+import { describeReport, parseUpdateReport, UPDATE_REPORT } from '../core/update/report';
+import { badLayers, menuDefault } from '../core/boot-state';
+import { compareLayerNames, validateBaseName } from '../core/naming';
 import { listEtc, readAccountFiles } from '../adapters/etc-tree';
 import { withMounted } from '../adapters/fs';
 import { withImage, type ImageInfo } from '../adapters/image';
@@ -24,6 +26,7 @@ import { execute, readSnapshots } from './plan-run';
 
 export const usage = `usage: imgbase update --from IMAGE [--name NVR] [--force] [--dry-run] [--json]
        imgbase update [--format liveimg] IMAGE ...
+       imgbase update --status [--json]
 
 IMAGE (a raw ext4 or XFS filesystem image, or a squashfs holding LiveOS/rootfs.img) becomes a new read-only base
 and its first layer the default boot, as a trying layer (boot counting). The running layer's changes to /etc are
@@ -31,7 +34,8 @@ carried into it: what the admin added or changed is copied (the admin wins; wher
 file, its version is kept beside as FILE.imgnew), what the admin removed is removed. passwd, group, shadow and
 gshadow are merged by name. Nothing changes when any step fails. Then old bases are removed ('imgbase gc').
   --name NVR   the new base's name (default: from the image's os-release, IMAGE_ID/ID and IMAGE_VERSION/VERSION_ID)
-  --force      update although an account's id would clash with one of the new image's`;
+  --force      update although an account's id would clash with one of the new image's
+  --status     what the running layer's update carried (from its record), and the layer that boots next`;
 
 const ACCOUNT_FILES: AccountFile[] = ['passwd', 'group', 'shadow', 'gshadow'];
 
@@ -68,8 +72,32 @@ function report(merge: EtcMerge, clashes: AccountClash[], accounts: Record<strin
   return lines;
 }
 
+/** update --status: the running layer's own record of its update, and what GRUB boots next if not this layer. */
+async function status(g: GlobalOpts): Promise<number> {
+  const input = await readSnapshots();
+  requireLayout(input.inv);
+  const text = await readFile(`/${UPDATE_REPORT}`, 'utf8').catch(() => null);
+  const report = text === null ? null : parseUpdateReport(text);
+  const ours = input.boot.entries.map((e) => e.layer).filter((l): l is string => l !== null);
+  const newestFirst = [...new Set(ours)].sort((a, b) => -compareLayerNames(a, b));
+  const next = menuDefault(newestFirst, input.boot.grub?.env.saved_entry || null, badLayers(input.inv));
+  const pending = next !== null && next !== input.running ? next : null;
+  if (g.json) {
+    printJson({ running: input.running, report: report?.layer === input.running ? report : null, pending });
+    return 0;
+  }
+  if (report && report.layer === input.running) for (const l of describeReport(report)) console.log(l);
+  else console.log(`${input.running ?? '/'}: not made by 'imgbase update'`);
+  console.log(pending ? `pending: ${pending} boots next` : 'pending: nothing (the running layer boots next)');
+  return 0;
+}
+
 export async function updateCommand(argv: string[], g: GlobalOpts): Promise<number> {
-  const args = parseVerbArgs(argv, { verb: 'update', boolean: ['force'], string: ['from', 'name', 'format'], usage });
+  const args = parseVerbArgs(argv, { verb: 'update', boolean: ['force', 'status'], string: ['from', 'name', 'format'], usage });
+  if (args.status) {
+    if (args._.length || args.from !== undefined || args.name !== undefined) throw new UsageError('update: --status takes no image or name');
+    return status(g);
+  }
   const format = optValue(args, 'format', 'update');
   if (format !== undefined && format !== 'liveimg') throw new UsageError(`update: --format ${format} is not known (only liveimg)`);
   const positional = args._.map(String);
@@ -111,6 +139,7 @@ export async function updateCommand(argv: string[], g: GlobalOpts): Promise<numb
         name: next.name, img,
         carry: { from: '/etc', actions: merge.actions, conflicts: merge.conflicts.length },
         accounts,
+        report: { at: new Date().toISOString(), image: from, from: running.name, carried: merge.carried, conflicts: merge.conflicts, accounts: summary },
       });
       const lines = report(merge, clashes, summary);
       await execute(plan, g);

@@ -38,8 +38,11 @@ export type Step =
   | { kind: 'grow-fs'; vg: string; lv: string }
   | { kind: 'new-fs-uuid'; vg: string; lv: string }
   | { kind: 'fstab-root'; vg: string; lv: string }
-  /** The admin's /etc changes (core/update/etc-merge), replayed into the new layer; `from` is the live /etc. */
-  | { kind: 'carry-etc'; vg: string; lv: string; from: string; actions: EtcAction[]; conflicts: number }
+  /**
+   * The admin's /etc changes (core/update/etc-merge), replayed into the new layer; `from` is the live /etc. The
+   * report (JSON) is written to the layer's UPDATE_REPORT.
+   */
+  | { kind: 'carry-etc'; vg: string; lv: string; from: string; actions: EtcAction[]; conflicts: number; report: string }
   /** passwd, group, shadow, gshadow merged by name (core/update/accounts), written into the new layer. */
   | { kind: 'write-accounts'; vg: string; lv: string; files: Partial<Record<AccountFile, string>> }
   // /boot

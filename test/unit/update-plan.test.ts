@@ -12,6 +12,7 @@ import { planGc, planPin } from '../../src/core/plans/gc';
 import { planUpdate, type UpdateRequest } from '../../src/core/plans/update';
 import type { KernelSource } from '../../src/core/steps';
 import { PIN_TAG } from '../../src/core/update/gc';
+import { describeReport, parseUpdateReport } from '../../src/core/update/report';
 import { STUB_CFG, kernelsOf, kinds, layoutRecords, lv, makeBoot, planInput, syncBoot, tempDirs } from './helpers/plan-fixtures';
 
 const tmp = tempDirs(afterAll);
@@ -51,6 +52,7 @@ const REQ: UpdateRequest = {
   img: { path: '/var/tmp/c.img', fsType: 'ext4', fsSizeBytes: 2 ** 31, usedBytes: 700 * 2 ** 20 },
   carry: { from: '/etc', actions: [{ kind: 'take-admin', path: 'hostname', why: 'modified' }], conflicts: 0 },
   accounts: { passwd: 'root:x:0:0::/root:/bin/bash\nalice:x:1000:1000::/home/alice:/bin/bash\n' },
+  report: { at: '2026-12-01T00:00:00.000Z', image: '/var/tmp/c.img', from: 'B-2-0+1', carried: [{ path: 'hostname', change: 'modified' }], conflicts: [], accounts: {} },
 };
 
 describe('planUpdate', () => {
@@ -76,6 +78,13 @@ describe('planUpdate', () => {
     const pinned = planUpdate(input({ env: { saved_entry: entryId('A-1-0+1') } }), REQ).steps;
     expect(pinned).toContainEqual(expect.objectContaining({ kind: 'grubenv-unset', key: 'saved_entry' }));
     expect(steps.filter((s) => s.kind === 'hook')).toEqual([]);
+    // The layer records its making: base and layer filled in by the plan.
+    const carry = steps.find((s) => s.kind === 'carry-etc') as Extract<typeof steps[number], { kind: 'carry-etc' }>;
+    expect(parseUpdateReport(carry.report)).toEqual({ ...REQ.report, base: 'C-3-0', layer: 'C-3-0+1' });
+    expect(describeReport(parseUpdateReport(carry.report)!)).toEqual([
+      "C-3-0+1 was made by 'imgbase update' at 2026-12-01T00:00:00.000Z from /var/tmp/c.img (base C-3-0), carrying the state of B-2-0+1:",
+      '  /etc: 0 added, 1 changed, 0 removed here, carried; 0 conflict(s)',
+    ]);
   });
 
   it('a new image that sorts before the newest layer is pinned as the default', () => {
@@ -125,5 +134,13 @@ describe('planPin', () => {
     const pinned = records().map((r) => (r.name === 'A-1-0' ? { ...r, tags: [...r.tags, PIN_TAG] } : r));
     expect(planPin(input({ recs: pinned }), 'A-1-0', false).steps).toEqual([{ kind: 'lv-untag', vg: 'HostVG', lv: 'A-1-0', tag: PIN_TAG }]);
     expect(() => planPin(input(), 'Q-1-0', true)).toThrow(/base Q-1-0 not found/);
+  });
+});
+
+describe('parseUpdateReport', () => {
+  it('null for what is not a report (a hand-edited or truncated file)', () => {
+    expect(parseUpdateReport('{')).toBeNull();
+    expect(parseUpdateReport('{"layer": 3}')).toBeNull();
+    expect(parseUpdateReport('null')).toBeNull();
   });
 });

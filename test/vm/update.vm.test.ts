@@ -63,6 +63,7 @@ start)
   t update imgbase update --from /var/tmp/v3.raw
   lvs --noheadings -o lv_name HostVG | xargs >"$O/lvs-after-update.txt"
   grub-editenv /boot/grub/grubenv list >"$O/env-after-update.txt"
+  t ustatus-start imgbase update --status
   imgbase boot --status >"$O/status-start.txt" 2>&1
   goto after; sync; mark reboot start; echo b >/proc/sysrq-trigger; sleep 300 ;;
 after)
@@ -83,6 +84,7 @@ after)
   systemctl is-enabled e2scrub_all.timer >"$O/e2scrub-after" 2>&1
   cp /etc/fstab "$O/fstab-after"
   t check imgbase check
+  t ustatus imgbase update --status
   # Unpinned, gc removes it with its layers: not the running, default or last good layer's base.
   t unpin imgbase base --unpin Image-1.0-0
   t gc-dry imgbase gc --dry-run
@@ -140,6 +142,16 @@ describe('imgbase update: a new image, the host\'s /etc and accounts carried (is
     expect(lvs).not.toContain('Image-1.0-0+1');
     expect(lvs).toEqual(expect.arrayContaining(['Image-2.0-0', 'Image-2.0-0+1', NEW_BASE, NEW_LAYER]));
     expect(rc('check-gc')).toBe(0);
+  });
+
+  it('update --status: before the reboot the new layer is pending; on it, what it carried', () => {
+    expect(f('ustatus-start.out')).toContain(`${OLD_LAYER}: not made by 'imgbase update'`);
+    expect(f('ustatus-start.out')).toContain(`pending: ${NEW_LAYER} boots next`);
+    expect(rc('ustatus')).toBe(0);
+    expect(f('ustatus.out')).toContain(`${NEW_LAYER} was made by 'imgbase update' at `);
+    expect(f('ustatus.out')).toContain(`carrying the state of ${OLD_LAYER}:`);
+    expect(f('ustatus.out')).toContain('/etc/issue: modified here and in the new image (the new one kept as issue.imgnew)');
+    expect(f('ustatus.out')).toContain('pending: nothing (the running layer boots next)');
   });
 
   it('/etc: added, changed and removed files carried; a file both changed keeps the admin\'s, the image\'s beside it', () => {

@@ -10,6 +10,7 @@ import { roomFor } from '../space';
 import type { Step } from '../steps';
 import type { AccountFile } from '../update/accounts';
 import type { EtcAction } from '../update/etc-merge';
+import type { UpdateReport } from '../update/report';
 import { armNewLayer, bootableStates, newestUsable } from './boot-verbs';
 import { compose, type Plan, type PlanInput } from './compose';
 import type { ImageFill } from './verbs';
@@ -20,6 +21,8 @@ export interface UpdateRequest {
   img: ImageFill;
   /** The live /etc the admin's changes are read from, and what the merge decided. */
   carry: { from: string; actions: EtcAction[]; conflicts: number };
+  /** What the layer will record about its making (core/update/report), less what only the plan knows. */
+  report: Omit<UpdateReport, 'base' | 'layer'>;
   accounts: Partial<Record<AccountFile, string>>;
 }
 
@@ -67,7 +70,10 @@ export function planUpdate(input: PlanInput, req: UpdateRequest): Plan & { layer
       { kind: 'snapshot', vg, origin: name, name: layer, tags: [TAGS.layer, TAGS.incomplete] },
       { kind: 'activate', vg, lv: layer },
       { kind: 'new-fs-uuid', vg, lv: layer },
-      { kind: 'carry-etc', vg, lv: layer, from: req.carry.from, actions: req.carry.actions, conflicts: req.carry.conflicts },
+      {
+        kind: 'carry-etc', vg, lv: layer, from: req.carry.from, actions: req.carry.actions, conflicts: req.carry.conflicts,
+        report: `${JSON.stringify({ ...req.report, base: name, layer } satisfies UpdateReport, null, 1)}\n`,
+      },
       ...(Object.keys(req.accounts).length ? [{ kind: 'write-accounts', vg, lv: layer, files: req.accounts } as Step] : []),
       // After the carry: the admin's fstab (their mounts) names the running layer as /; the new layer is / here.
       { kind: 'fstab-root', vg, lv: layer },
