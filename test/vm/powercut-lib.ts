@@ -30,7 +30,10 @@ export const GUEST_LIB = readFileSync(fileURLToPath(new URL('./powercut-guest.sh
  * script.sh for one chained run. mode: 'mid' = one cut per verb, in the middle of its plan; 'all' = every step
  * boundary N=opts.from (default 1)..count of each verb in turn; 'at' = only N=opts.at of each verb.
  */
-export function guestScript(verbs: readonly string[], mode: 'mid' | 'all' | 'at', opts: { maxBoots: number; prelude?: string; at?: number; from?: number }): string {
+export function guestScript(
+  verbs: readonly string[], mode: 'mid' | 'all' | 'at',
+  opts: { maxBoots: number; prelude?: string; at?: number; from?: number; preludeReboot?: boolean },
+): string {
   return [
     '#!/bin/bash',
     `VERBS=(${verbs.join(' ')})`,
@@ -38,7 +41,7 @@ export function guestScript(verbs: readonly string[], mode: 'mid' | 'all' | 'at'
     `AT_N=${opts.at ?? 0}`,
     `FROM_N=${opts.from ?? 1}`,
     `MAX_BOOTS=${opts.maxBoots}`,
-    opts.prelude ? `prelude() {\n${opts.prelude}\n}\nPRELUDE_REBOOT=1` : '',
+    opts.prelude ? `prelude() {\n${opts.prelude}\n}\nPRELUDE_REBOOT=${opts.preludeReboot === false ? 0 : 1}` : '',
     '. "$LAB_SHARE/powercut.sh"',
     'pc_main',
     '',
