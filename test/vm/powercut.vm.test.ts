@@ -22,8 +22,11 @@ import { outputDir } from './lab/paths.js';
 
 const SAMPLE = LAYERED_VERBS.filter((v) => v !== 'set-default' && v !== 'next');
 // As in the matrix: a pinned default, so a new layer is never armed and the boots after the cuts all land on the
-// same layer (set-default, which the sample ran first before, left that pin too). From the first cut's reboot on.
-const PIN = 'imgbase boot --set-default Image-1.0-0+2';
+// same layer (set-default, which the sample ran first before, left that pin too), from the first cut's reboot on.
+// That layer is also marked good as its first boot would have (the boots after cuts that leave an incomplete LV
+// defer the blessing): else the first clean boot's blessing repairs /boot before the guest's `check` looks.
+const PIN = String.raw`imgbase boot --set-default Image-1.0-0+2 &&
+  lvchange --addtag "imgbased:good:$(date -u +%Y%m%dT%H%M%SZ)" HostVG/Image-1.0-0+2`;
 const runs: { a?: BootResult; b?: BootResult } = {};
 const pts: Record<string, Point> = {};
 
