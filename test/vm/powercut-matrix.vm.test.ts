@@ -148,7 +148,7 @@ describe.runIf(process.env.IMGBASED_POWERCUT === 'all' && selected.length > 0)('
   beforeAll(async () => {
     lab = inject('lab');
     layeredDisk = (await ensureLayeredHost(lab)).disk;
-    files = { 'powercut.sh': { text: GUEST_LIB }, [IMAGE_NAME]: { path: await ensureImage(lab, outputDir('powercut-image')) } };
+    files = { 'powercut.sh': { text: GUEST_LIB }, [IMAGE_NAME]: { path: await ensureImage(lab, outputDir('powercut-matrix-image')) } };
     const unknown = selected.filter((v) => !(ALL as readonly string[]).includes(v));
     if (unknown.length) throw new Error(`IMGBASED_POWERCUT_VERBS: unknown verb(s) ${unknown.join(', ')}; known: ${ALL.join(', ')}`);
     const t0 = Date.now();
