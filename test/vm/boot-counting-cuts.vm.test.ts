@@ -10,8 +10,8 @@
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { boot, expectDone, outFile, overlay, type BootResult } from './lab';
 import { ensureLayeredHost } from './fixtures/layered';
-import { RECORD_SH } from './script-run';
-import { WAIT_ASSESS_SH } from './guest-sh';
+import { RECORD_SH, grubEnv } from './script-run';
+import { WAIT_ASSESS_SH, layerSh, phasesSh } from './guest-sh';
 
 const VG = 'HostVG';
 const PINNED = 'Image-2.0-0+1';
@@ -20,18 +20,9 @@ const id = (layer: string): string => `imgbased-${layer.replace(/\+/g, '_')}`;
 const selected = (process.env.IMGBASED_POWERCUT_VERBS ?? 'boot-counting').split(',').map((s) => s.trim());
 
 const SCRIPT_C1 = String.raw`set -u
-${RECORD_SH}ST=$LAB_SHARE/cut-state
-PHASE=setup; [ -f "$ST" ] && . "$ST"
-goto() { echo "PHASE=$1" >"$ST.tmp" && mv -f "$ST.tmp" "$ST"; }
-mark phase "$PHASE $(cut -d' ' -f1 /proc/uptime)"
-mountpoint -q /boot || mount /boot
-running() { lvs --noheadings -o lv_name "$(findmnt -no SOURCE /)" 2>/dev/null | xargs; }
-${WAIT_ASSESS_SH}
+${RECORD_SH}${phasesSh('cut-state', 'setup')}${WAIT_ASSESS_SH}
 status() { imgbase boot --status --json >"$O/$1-status.json" 2>"$O/$1-status.err"; grub-editenv /boot/grub/grubenv list >"$O/$1-env.txt" 2>&1; }
-reboot_now() { sync; mark reboot "$PHASE"; echo b >/proc/sysrq-trigger; sleep 300; }
-inlayer() { lvchange -qq -ay -K "${VG}/$1"; mkdir -p /mnt/l; mount "/dev/${VG}/$1" /mnt/l; }
-outlayer() { umount /mnt/l; lvchange -qq -an "${VG}/$1"; }
-case $PHASE in
+${layerSh(VG)}case $PHASE in
 setup)
   waitassess >/dev/null
   t add-once imgbase layer --add Image-2.0-0
@@ -78,8 +69,7 @@ let C2: BootResult;
 let C3: BootResult;
 
 const file = (r: BootResult, name: string): string => outFile(r, name);
-const env = (r: BootResult, name: string): Record<string, string> =>
-  Object.fromEntries(file(r, name).split('\n').filter((l) => l.includes('=')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+const env = (r: BootResult, name: string): Record<string, string> => grubEnv(file(r, name));
 const rc = (r: BootResult, name: string): number => Number(file(r, `${name}.rc`).trim());
 interface LayerRow { layer: string; state: string; left: number | null }
 const layerState = (r: BootResult, name: string, layer: string): LayerRow | undefined =>

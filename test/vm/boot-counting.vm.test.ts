@@ -17,8 +17,8 @@
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { boot, expectDone, outFile, overlay, stripEscapes, type BootResult } from './lab';
 import { ensureLayeredHost } from './fixtures/layered';
-import { RECORD_SH } from './script-run';
-import { WAIT_ASSESS_SH } from './guest-sh';
+import { RECORD_SH, grubEnv } from './script-run';
+import { WAIT_ASSESS_SH, layerSh, phasesSh } from './guest-sh';
 
 const VG = 'HostVG';
 const L1 = 'Image-2.0-0+1';
@@ -29,13 +29,7 @@ const HEALTH = 'Image-2.0-0+3';
 const id = (layer: string): string => `imgbased-${layer.replace(/\+/g, '_')}`;
 
 const SCRIPT_A = String.raw`set -u
-${RECORD_SH}ST=$LAB_SHARE/bc-state
-PHASE=start; [ -f "$ST" ] && . "$ST"
-goto() { echo "PHASE=$1" >"$ST.tmp" && mv -f "$ST.tmp" "$ST"; }
-mark phase "$PHASE $(cut -d' ' -f1 /proc/uptime)"
-mountpoint -q /boot || mount /boot
-running() { lvs --noheadings -o lv_name "$(findmnt -no SOURCE /)" 2>/dev/null | xargs; }
-${WAIT_ASSESS_SH}assessed() { mark "assess-$PHASE" "$(waitassess)"; }
+${RECORD_SH}${phasesSh('bc-state', 'start')}${WAIT_ASSESS_SH}assessed() { mark "assess-$PHASE" "$(waitassess)"; }
 rec() {
   mark "root-$1" "$(running)"
   imgbase boot --status --json >"$O/$1-status.json" 2>"$O/$1-status.err"
@@ -44,10 +38,7 @@ rec() {
   cp /boot/grub/imgbased.cfg "$O/$1-menu.cfg" 2>/dev/null
   imgbase boot --list >"$O/$1-list.txt" 2>&1
 }
-reboot_now() { sync; mark reboot "$PHASE"; echo b >/proc/sysrq-trigger; sleep 300; }
-inlayer() { lvchange -qq -ay -K "${VG}/$1"; mkdir -p /mnt/l; mount "/dev/${VG}/$1" /mnt/l; }
-outlayer() { umount /mnt/l; lvchange -qq -an "${VG}/$1"; }
-
+${layerSh(VG)}
 case $PHASE in
 start)
   assessed; rec p1
@@ -121,8 +112,7 @@ let B2: BootResult;
 
 const file = (r: BootResult, name: string): string => outFile(r, name);
 const json = <T = Record<string, unknown>>(r: BootResult, name: string): T => JSON.parse(file(r, name)) as T;
-const env = (r: BootResult, name: string): Record<string, string> =>
-  Object.fromEntries(file(r, name).split('\n').filter((l) => l.includes('=')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+const env = (r: BootResult, name: string): Record<string, string> => grubEnv(file(r, name));
 const rc = (r: BootResult, name: string): number => Number(file(r, `${name}.rc`).trim());
 interface LayerRow { layer: string; state: string; left: number | null; tries: number | null; reason: string | null }
 const layerState = (r: BootResult, p: string, layer: string): LayerRow | undefined =>

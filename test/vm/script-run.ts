@@ -11,6 +11,11 @@ export const RECORD_SH = String.raw`O=$LAB_OUT
 t() { local n=$1; shift; "$@" >"$O/$n.out" 2>"$O/$n.err"; echo $? >"$O/$n.rc"; mark "rc-$n" "$(cat "$O/$n.rc")"; }
 `;
 
+/** `grub-editenv FILE list` output as key -> value (values may hold '='). */
+export function grubEnv(text: string): Record<string, string> {
+  return Object.fromEntries(text.split('\n').filter((l) => l.includes('=')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+}
+
 /** Readers of what `t NAME ...` recorded in a finished boot. */
 export function recorded(get: () => BootResult) {
   const rc = (name: string): number => Number(outFile(get(), `${name}.rc`).trim());

@@ -10,19 +10,14 @@ import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { boot, expectDone, outFile, overlay, type BootResult } from './lab';
 import { ensureLayeredHost } from './fixtures/layered';
 import { RECORD_SH } from './script-run';
-import { WAIT_ASSESS_SH } from './guest-sh';
+import { WAIT_ASSESS_SH, phasesSh } from './guest-sh';
 
 const OLD_LAYER = 'Image-2.0-0+1';
 const NEW_BASE = 'Image-3.0-0';
 const NEW_LAYER = `${NEW_BASE}+1`;
 
 const SCRIPT = String.raw`set -u
-${RECORD_SH}ST=$LAB_SHARE/up-state
-PHASE=start; [ -f "$ST" ] && . "$ST"
-goto() { echo "PHASE=$1" >"$ST.tmp" && mv -f "$ST.tmp" "$ST"; }
-mountpoint -q /boot || mount /boot
-running() { lvs --noheadings -o lv_name "$(findmnt -no SOURCE /)" 2>/dev/null | xargs; }
-${WAIT_ASSESS_SH}
+${RECORD_SH}${phasesSh('up-state', 'start')}${WAIT_ASSESS_SH}
 case $PHASE in
 start)
   mark root-start "$(running)"
