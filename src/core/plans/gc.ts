@@ -6,18 +6,14 @@ import { findBase } from '../inventory';
 import { gcDecision, PIN_TAG, type GcDecision } from '../update/gc';
 import { bootableStates, newestUsable } from './boot-verbs';
 import { compose, type Plan, type PlanInput } from './compose';
-
-function vgOf(input: PlanInput): string {
-  if (!input.inv.vg || !input.inv.pool) throw new NotFoundError('no imgbased layout on this host', { hint: "create one with 'imgbase layout --init NVR --from /'" });
-  return input.inv.vg;
-}
+import { layout } from './verbs';
 
 /**
  * GC after an update (or `imgbase gc`): the bases gcDecision drops, removed like `base --remove` does. Kept besides
  * the newest `keep` and the pinned: the running layer's base, the default's, and the newest good layer's.
  */
 export function planGc(input: PlanInput, keep: number): Plan & { decision: GcDecision } {
-  const vg = vgOf(input);
+  const { vg } = layout(input);
   const states = bootableStates(input);
   const saved = input.boot.grub?.env.saved_entry ?? '';
   const pinned = states.find((s) => entryId(s.layer) === saved)?.layer ?? null;
@@ -40,7 +36,7 @@ export function planGc(input: PlanInput, keep: number): Plan & { decision: GcDec
 
 /** base --pin / --unpin: GC never removes a pinned base. */
 export function planPin(input: PlanInput, name: string, pin: boolean): Plan {
-  const vg = vgOf(input);
+  const { vg } = layout(input);
   const base = findBase(input.inv, name);
   if (!base) throw new NotFoundError(`base ${name} not found`, { hint: "see 'imgbase layout --bases'" });
   const has = base.lv.tags.includes(PIN_TAG);

@@ -3,17 +3,16 @@
 // as a trying layer. One plan: a failure anywhere undoes all of it and the old default is untouched. GC of old
 // bases is a second plan, run only after this one finished (plans/gc.ts).
 import { defaultSteps } from '../boot-state';
-import { ImgbasedError, NotFoundError, UsageError } from '../errors';
+import { ImgbasedError, UsageError } from '../errors';
 import { findLayer, TAGS, type LvRecord } from '../inventory';
 import { compareLayerNames, layerName, parseNvr } from '../naming';
-import { roomFor } from '../space';
 import type { Step } from '../steps';
 import type { AccountFile } from '../update/accounts';
 import type { EtcAction } from '../update/etc-merge';
 import type { UpdateReport } from '../update/report';
 import { armNewLayer, bootableStates, newestUsable } from './boot-verbs';
 import { compose, type Plan, type PlanInput } from './compose';
-import type { ImageFill } from './verbs';
+import { checkRoom, layout, type ImageFill } from './verbs';
 
 export interface UpdateRequest {
   /** The new base's name (from the image's os-release, or --name). */
@@ -26,14 +25,9 @@ export interface UpdateRequest {
   accounts: Partial<Record<AccountFile, string>>;
 }
 
-function layoutOf(input: PlanInput): { vg: string; pool: LvRecord } {
-  if (!input.inv.vg || !input.inv.pool) throw new NotFoundError('no imgbased layout on this host', { hint: "create one with 'imgbase layout --init NVR --from /'" });
-  return { vg: input.inv.vg, pool: input.inv.pool };
-}
-
 /** What update checks before anything else: the name is free, there is a running layer to carry from, room. */
 export function updatePreflight(input: PlanInput, name: string, img: ImageFill): { vg: string; pool: LvRecord; running: string } {
-  const { vg, pool } = layoutOf(input);
+  const { vg, pool } = layout(input);
   if (input.records.some((r) => r.vg === vg && r.name === name && !r.tags.includes(TAGS.incomplete))) {
     throw new UsageError(`update: a base named ${name} already exists`, { hint: 'give the image another name with --name NAME-VERSION-RELEASE' });
   }
@@ -41,8 +35,7 @@ export function updatePreflight(input: PlanInput, name: string, img: ImageFill):
   if (!running || !findLayer(input.inv, running)) {
     throw new ImgbasedError('update: / is not an imgbased layer, so there is no state to carry', { hint: "boot a layer first ('imgbase boot --list')" });
   }
-  const room = roomFor(pool, img.usedBytes);
-  if (room) throw new ImgbasedError(`update: ${room}`);
+  checkRoom('update', pool, img.usedBytes);
   if (!input.kernels.get(name)) throw new UsageError(`update: the image ${img.path} holds no kernel (looked in /boot and /usr/lib/modules)`);
   return { vg, pool, running };
 }

@@ -10,14 +10,15 @@ import { kernelDirPath } from '../boot-plan';
 import { compose, type Plan, type PlanInput } from './compose';
 import { armNewLayer, bootableStates, newestUsable } from './boot-verbs';
 
-function layout(input: PlanInput): { vg: string; pool: LvRecord } {
+/** The layout a write needs: its VG and thin pool (a NotFoundError naming what is missing). */
+export function layout(input: PlanInput): { vg: string; pool: LvRecord } {
   const { inv } = input;
   if (!inv.vg) throw new NotFoundError('no imgbased layout on this host', { hint: "create one with 'imgbase layout --init NVR --from /'" });
   if (!inv.pool) throw new NotFoundError(`VG ${inv.vg} has no thin pool imgbased can use`, { hint: 'tag it with imgbased:pool' });
   return { vg: inv.vg, pool: inv.pool };
 }
 
-function checkRoom(verb: string, pool: LvRecord, bytes: number): void {
+export function checkRoom(verb: string, pool: LvRecord, bytes: number): void {
   const room = roomFor(pool, bytes);
   if (room) throw new ImgbasedError(`${verb}: ${room}`);
 }
