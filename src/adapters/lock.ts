@@ -1,6 +1,5 @@
 // One writer at a time. A directory lock in /run: mkdir is atomic, /run is empty after a power cut,
 // and a holder that died is detected by its pid.
-import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { BusyError } from '../core/errors';
 import { log } from './log';
@@ -40,6 +39,39 @@ async function staleReason(dir: string): Promise<string | undefined> {
   return age >= PID_GRACE_MS ? `no pid in it for ${Math.round(age / 1000)} s` : undefined;
 }
 
+/**
+ * How long the break lock may stay. Breaking a stale lock takes a few syscalls; a break dir this old was left by a
+ * command killed in the middle of one.
+ */
+const BREAK_STALE_MS = 10_000;
+
+/**
+ * Removes `dir` if it is stale, holding `dir.break` while it looks again and removes. Under the break lock the
+ * stale dir cannot change: its holder is dead (or never wrote a pid for the grace period), other breakers wait,
+ * and a new taker's mkdir fails while it exists. So a live holder's dir is never moved or removed, not even for
+ * an instant (an earlier rename-aside-and-give-back did that, and its holder's pid write then failed).
+ */
+async function breakStale(dir: string): Promise<boolean> {
+  const brk = `${dir}.break`;
+  try {
+    await mkdir(brk);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    const age = await stat(brk).then((s) => Date.now() - s.mtimeMs, () => 0);
+    if (age >= BREAK_STALE_MS) await rm(brk, { recursive: true, force: true });
+    return false; // another command is breaking it; look again on the next try
+  }
+  try {
+    const reason = await staleReason(dir).catch((err: unknown) => (missing(err) ? undefined : Promise.reject(err)));
+    if (!reason) return false;
+    log.debug(`lock: taking over ${dir}: ${reason}`);
+    await rm(dir, { recursive: true, force: true });
+    return true;
+  } finally {
+    await rm(brk, { recursive: true, force: true });
+  }
+}
+
 async function tryTake(dir: string): Promise<boolean> {
   try {
     await mkdir(dir);
@@ -53,25 +85,8 @@ async function tryTake(dir: string): Promise<boolean> {
       throw err;
     }
     if (!reason) return false;
-    // Take over by moving the dir aside (atomic; of two waiters only one succeeds), then check again that what
-    // was moved is stale: another waiter may have taken over and locked anew since we looked. A plain
-    // `rm -r dir` here would delete that new holder's lock.
-    const aside = `${dir}.stale.${process.pid}.${randomBytes(4).toString('hex')}`;
-    try {
-      await rename(dir, aside);
-    } catch (err) {
-      if (missing(err)) return tryTake(dir);
-      throw err;
-    }
-    if (!(await staleReason(aside))) {
-      // Someone else's fresh lock: give it back. Should a third command have locked in this instant, the rename
-      // fails and that lock is lost; the window is a few syscalls long and needs a stale lock to start with.
-      await rename(aside, dir).catch((err: unknown) => log.debug(`lock: could not give back ${dir}: ${String(err)}`));
-      return false;
-    }
-    log.debug(`lock: taking over ${dir}: ${reason}`);
-    await rm(aside, { recursive: true, force: true });
-    return tryTake(dir);
+    // Removed: take it now (another taker's mkdir may win, then we wait for it like for any holder).
+    return (await breakStale(dir)) ? tryTake(dir) : false;
   }
   // Written to a temp name and renamed so that a reader sees either no pid or the whole pid, never a prefix
   // (which could be a live, unrelated pid).

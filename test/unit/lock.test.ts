@@ -86,4 +86,40 @@ describe('lock', () => {
     expect(most).toBe(1);
     expect(await readdir(root)).toEqual([]);
   });
+
+  it('many takers of one stale dir, many times: never two at once, never an error', async () => {
+    for (let round = 0; round < 8; round++) {
+      let inside = 0;
+      let most = 0;
+      const one = () =>
+        withLock(
+          async () => {
+            most = Math.max(most, ++inside);
+            await new Promise((r) => setTimeout(r, 5));
+            inside--;
+          },
+          { dir, timeoutS: 10 },
+        );
+      await held('', 10);
+      await Promise.all(Array.from({ length: 6 }, one));
+      expect(most).toBe(1);
+      expect(await readdir(root)).toEqual([]);
+    }
+  }, 30_000);
+
+  it('a stale dir being broken by another command (fresh break dir) is left to it', async () => {
+    await held('', 10);
+    await mkdir(`${dir}.break`);
+    await expect(take(0.5)).rejects.toBeInstanceOf(BusyError);
+    expect(await readdir(root)).toEqual(['lock', 'lock.break']);
+  });
+
+  it('a break dir left by a killed command (older than 10 s) is cleared, then the stale lock taken', async () => {
+    await held('', 10);
+    await mkdir(`${dir}.break`);
+    const t = new Date(Date.now() - 11_000);
+    await utimes(`${dir}.break`, t, t);
+    expect(await take(1)).toBe(`${process.pid}\n`);
+    expect(await readdir(root)).toEqual([]);
+  });
 });
