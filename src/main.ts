@@ -20,6 +20,7 @@ const VERBS: Record<string, Verb> = {
   check: { usage: async () => (await import('./cli/check')).usage, run: async (a, g) => (await import('./cli/check')).checkCommand(a, g) },
   boot: { usage: async () => (await import('./cli/boot')).usage, run: async (a, g) => (await import('./cli/boot')).bootCommand(a, g) },
   update: { usage: async () => (await import('./cli/update')).usage, run: async (a, g) => (await import('./cli/update')).updateCommand(a, g) },
+  data: { usage: async () => (await import('./cli/data')).usage, run: async (a, g) => (await import('./cli/data')).dataCommand(a, g) },
   gc: { usage: async () => (await import('./cli/gc')).usage, run: async (a, g) => (await import('./cli/gc')).gcCommand(a, g) },
   rollback: { usage: async () => (await import('./cli/rollback')).usage, run: async (a, g) => (await import('./cli/rollback')).rollbackCommand(a, g) },
   hooks: { usage: async () => (await import('./cli/hooks')).usage, run: async (a, g) => (await import('./cli/hooks')).hooksCommand(a, g) },
@@ -37,6 +38,9 @@ verbs:
   check    health of the thin pool and the layout (exit 1 when degraded)
   boot     boot entries per layer: --list, --sync, --set-default, --next, --status, --tries, --assess
   rollback make the previous good layer the default again
+  update   a new image becomes the next layer, this host's /etc, accounts and services carried
+  gc       remove old bases (keep-bases in /etc/imgbased/imgbased.conf, pinned ones kept)
+  data     data volumes: paths every layer shares (--add PATH)
   hooks    lifecycle hooks: --list what runs for each event
 
 'imgbase <verb> --help' describes a verb. Exit status: 0 ok, 1 failed (or check: degraded), 2 usage error,

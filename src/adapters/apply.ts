@@ -5,15 +5,16 @@
 // Test hook, documented in README: IMGBASED_FAULT=fail@N makes step N fail before it runs; IMGBASED_FAULT=powercut@N
 // resets the machine right after step N (sysrq b: no sync, no unmount, as near to pulling the plug as a guest gets);
 // IMGBASED_FAULT=<kind> makes the first step of that kind fail.
-import { readFile, rm, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { ImgbasedError } from '../core/errors';
 import { EXIT_POST_HOOK } from '../core/hooks';
 import { UPDATE_REPORT } from '../core/update/report';
 import { describeStep, rewriteFstabRoot, undoClass, type Step } from '../core/steps';
+import { withFstabLine } from '../core/data';
 import { atomicWrite, fsyncPath } from './atomic';
 import { findCommand, run } from './exec';
-import { checkFs, newFilesystemUuid, withMounted } from './fs';
+import { checkFs, copyDirInto, makeFs, newFilesystemUuid, withMounted } from './fs';
 import { copyImageSparse, growFs } from './image';
 import { runHook } from './hooks';
 import { applyEtc, writeAccountFiles } from './etc-tree';
@@ -94,7 +95,7 @@ async function perform(s: Step, opts: ApplyOptions): Promise<Undo | null> {
       await lvm.createThinSnapshot(s.vg, s.origin, s.name, s.tags);
       return () => removeQuietly(s.vg, s.name);
     case 'thin-lv':
-      await lvm.createThinLv(s.vg, s.pool, s.name, s.sizeBytes, s.tags);
+      await lvm.createThinLv(s.vg, s.pool, s.name, s.sizeBytes, s.tags, s.autoActivate === true);
       return () => removeQuietly(s.vg, s.name);
     case 'activate':
       await lvm.activateLv(s.vg, s.lv, { ignoreSkip: true });
@@ -135,6 +136,21 @@ async function perform(s: Step, opts: ApplyOptions): Promise<Undo | null> {
     case 'write-accounts':
       await withMounted(lvm.lvPath(s.vg, s.lv), (dir) => writeAccountFiles(join(dir, 'etc'), s.files));
       return null;
+    case 'mkfs':
+      await makeFs(lvm.lvPath(s.vg, s.lv), s.fsType);
+      return null;
+    case 'copy-dir':
+      await copyDirInto(s.from, lvm.lvPath(s.vg, s.lv));
+      return null;
+    case 'fstab-add':
+      await atomicWrite(s.file, withFstabLine(s.previous ?? '', s.line));
+      return () => restoreFile(s.file, s.previous);
+    case 'mount':
+      await mkdir(s.path, { recursive: true });
+      await run('mount', [lvm.lvPath(s.vg, s.lv), s.path]);
+      return async () => {
+        await run('umount', [s.path]);
+      };
     case 'remove-temp':
       await rm(s.path, { recursive: true, force: true });
       return null;

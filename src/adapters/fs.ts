@@ -48,6 +48,19 @@ export async function withMounted<T>(
   }
 }
 
+/** A new, empty filesystem on dev (a data volume's LV, just created). */
+export async function makeFs(dev: string, type: string): Promise<void> {
+  if (type === 'xfs') await run('mkfs.xfs', ['-q', '-f', dev]);
+  else await run('mkfs.ext4', ['-q', '-F', dev]);
+}
+
+/** What is in dir `from` copied onto the filesystem on dev: owners, modes, links, xattrs kept; one filesystem only. */
+export async function copyDirInto(from: string, dev: string): Promise<void> {
+  await withMounted(dev, async (dir) => {
+    await run('cp', ['-a', '-x', '--', `${from}/.`, `${dir}/`]);
+  });
+}
+
 /** Give a snapshot its own filesystem UUID so two layers never share one (mount by UUID stays unambiguous). */
 export async function newFilesystemUuid(dev: string): Promise<void> {
   const type = await fsType(dev);

@@ -36,9 +36,11 @@ export async function createThinSnapshot(vg: string, origin: string, name: strin
   ]);
 }
 
-export async function createThinLv(vg: string, pool: string, name: string, sizeBytes: number, tags: readonly string[]): Promise<void> {
+export async function createThinLv(
+  vg: string, pool: string, name: string, sizeBytes: number, tags: readonly string[], autoActivate = false,
+): Promise<void> {
   await run('lvm', [
-    'lvcreate', '--type', 'thin', '--thinpool', pool, '--virtualsize', `${sizeBytes}b`, '--setactivationskip', 'y', '--name', name,
+    'lvcreate', '--type', 'thin', '--thinpool', pool, '--virtualsize', `${sizeBytes}b`, '--setactivationskip', autoActivate ? 'n' : 'y', '--name', name,
     ...tagArgs(tags), vg,
   ]);
 }

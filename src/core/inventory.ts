@@ -12,6 +12,8 @@ export const TAGS = {
   base: 'imgbased:base',
   layer: 'imgbased:layer',
   init: 'imgbased:init',
+  // A data volume (core/data): mounted by fstab in every layer, never part of a base or layer.
+  data: 'imgbased:data',
   // Ours: set at lvcreate, removed when the base/layer is complete, so a crash mid-way is recognisable.
   incomplete: 'imgbased:incomplete',
 } as const;

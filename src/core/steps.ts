@@ -28,7 +28,8 @@ export type Step =
   | { kind: 'lv-tag'; vg: string; lv: string; tag: string }
   | { kind: 'lv-untag'; vg: string; lv: string; tag: string }
   | { kind: 'snapshot'; vg: string; origin: string; name: string; tags: string[] }
-  | { kind: 'thin-lv'; vg: string; pool: string; name: string; sizeBytes: number; tags: string[] }
+  /** autoActivate: activated at boot like any LV (a data volume); else only when asked for (bases, layers). */
+  | { kind: 'thin-lv'; vg: string; pool: string; name: string; sizeBytes: number; tags: string[]; autoActivate?: true }
   | { kind: 'activate'; vg: string; lv: string }
   | { kind: 'deactivate'; vg: string; lv: string }
   | { kind: 'read-only'; vg: string; lv: string }
@@ -45,6 +46,15 @@ export type Step =
   | { kind: 'carry-etc'; vg: string; lv: string; from: string; actions: EtcAction[]; conflicts: number; report: string }
   /** passwd, group, shadow, gshadow merged by name (core/update/accounts), written into the new layer. */
   | { kind: 'write-accounts'; vg: string; lv: string; files: Partial<Record<AccountFile, string>> }
+  /** A new filesystem on a new LV (a data volume). */
+  | { kind: 'mkfs'; vg: string; lv: string; fsType: string }
+  /** The contents of `from` (on the running system) copied into the LV, owners, modes, links and xattrs kept. */
+  | { kind: 'copy-dir'; vg: string; lv: string; from: string }
+  // The running system
+  /** A line appended to an fstab; `previous` is the whole file before (null: there was none). */
+  | { kind: 'fstab-add'; file: string; line: string; previous: string | null }
+  /** The LV mounted at `path` (made when missing). */
+  | { kind: 'mount'; vg: string; lv: string; path: string }
   // /boot
   | { kind: 'remove-temp'; path: string }
   | { kind: 'copy-kernel'; owner: string; dir: string; source: KernelSource; into: 'new-dir' | 'existing-dir' }
@@ -74,7 +84,7 @@ export type StepKind = Step['kind'];
 export function undoClass(s: Step): 'undo' | 'inside' | 'forward' {
   switch (s.kind) {
     case 'copy-image': case 'grow-fs': case 'new-fs-uuid': case 'fstab-root': case 'carry-etc': case 'write-accounts':
-    case 'deactivate': case 'settle-boot':
+    case 'mkfs': case 'copy-dir': case 'deactivate': case 'settle-boot':
     case 'remove-temp': case 'grub-mkconfig': case 'hook':
       return 'inside';
     case 'remove-lv': case 'remove-kernel-files':
@@ -96,7 +106,10 @@ export function touches(s: Step): string[] {
     case 'thin-lv': return [lv(s.vg, s.name)];
     case 'lv-tag': case 'lv-untag': case 'activate': case 'deactivate': case 'read-only': case 'remove-lv':
     case 'copy-image': case 'grow-fs': case 'new-fs-uuid': case 'fstab-root': case 'carry-etc': case 'write-accounts':
+    case 'mkfs': case 'copy-dir':
       return [lv(s.vg, s.lv)];
+    case 'fstab-add': return [s.file];
+    case 'mount': return [lv(s.vg, s.lv), s.path];
     case 'remove-temp': return [s.path];
     case 'copy-kernel': return [s.dir];
     case 'write-entry': case 'remove-entry': case 'write-menu': case 'grubenv-set': case 'grubenv-unset': return [s.file];
@@ -125,6 +138,10 @@ export function describeStep(s: Step): string {
     case 'carry-etc':
       return `carry ${s.actions.length} change(s) of ${s.from} into ${lv(s.vg, s.lv)}:/etc${s.conflicts ? ` (${s.conflicts} conflict(s): the new image's version kept as .imgnew)` : ''}`;
     case 'write-accounts': return `write the merged ${Object.keys(s.files).join(', ')} into ${lv(s.vg, s.lv)}:/etc`;
+    case 'mkfs': return `make an ${s.fsType} filesystem on ${lv(s.vg, s.lv)}`;
+    case 'copy-dir': return `copy what is in ${s.from} into ${lv(s.vg, s.lv)}`;
+    case 'fstab-add': return `add "${s.line}" to ${s.file}`;
+    case 'mount': return `mount ${lv(s.vg, s.lv)} on ${s.path}`;
     case 'remove-temp': return `remove the leftover temporary ${s.path}`;
     case 'copy-kernel':
       return `copy kernel ${s.source.version}${s.source.initrd ? ' and initrd' : ''} of ${s.source.lv} to ${s.dir}${s.into === 'new-dir' ? ' (via a temporary directory renamed into place)' : ''}`;

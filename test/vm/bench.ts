@@ -6,15 +6,11 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { boot, ensureLab, expectDone, outFile, overlay } from './lab/index.js';
+import { BENCH_SH } from './guest-sh.js';
+import { summarize } from './bench-lib.js';
 
 const SCRIPT = String.raw`set -euo pipefail
-now() { date +%s.%N; }
-# timed NAME CMD...: appends "NAME seconds" to $LAB_OUT/times
-timed() { local n=$1; shift; local s; s=$(now); "$@" >/dev/null; awk -v n="$n" -v a="$s" -v b="$(now)" 'BEGIN { print n, b - a }' >>"$LAB_OUT/times"; }
-# %.0f, not %d: mawk clamps %d at 2^31-1, and the pool holds more than 2 GiB by the time dd runs.
-mapped() { sync; lvchange -ay -K "HostVG/$1" 2>/dev/null || true; lvs --noheadings --units b --nosuffix -o lv_size,data_percent "HostVG/$1" | awk '{ printf "%.0f\n", $1 * $2 / 100 }'; }
-pooldata() { mapped pool; }
-mkdir -p /mnt/imgs && mount -o ro /dev/vdb /mnt/imgs
+${BENCH_SH}mkdir -p /mnt/imgs && mount -o ro /dev/vdb /mnt/imgs
 imgbase layout --init Bench-1.0-0 --from / >/dev/null
 
 # 3. layer --add on a 1 GiB and an 8 GiB base, interleaved
@@ -66,20 +62,6 @@ function makeImages(dir: string): string {
   const container = path.join(dir, 'imgs.ext4');
   execFileSync('mkfs.ext4', ['-q', '-F', '-d', imgs, container, '14G']);
   return container;
-}
-
-function summarize(times: string): Record<string, number> {
-  const acc: Record<string, number[]> = {};
-  for (const line of times.trim().split('\n')) {
-    const [k, v] = line.split(' ');
-    if (k && v) (acc[k] ??= []).push(Number(v));
-  }
-  const med: Record<string, number> = {};
-  for (const [k, vs] of Object.entries(acc)) {
-    const s = [...vs].sort((a, b) => a - b);
-    med[k] = s[Math.floor(s.length / 2)]!;
-  }
-  return med;
 }
 
 async function main(): Promise<void> {

@@ -1,8 +1,9 @@
 // npm run demo: a lab host with two bases and their layers, booted through its own GRUB: the per-layer menu,
 // which layer booted, a one-shot switch with `imgbase boot --next`, and the reboot that lands there; then a new layer
-// whose init is broken: GRUB counts its tries and comes back to the previous good layer by itself.
+// whose init is broken: GRUB counts its tries and comes back to the previous good layer by itself; last, an update to
+// a new image, whose new layer boots with the admin's change to /etc carried.
 import { ensureLayeredHost } from './fixtures/layered.js';
-import { WAIT_ASSESS_SH } from './guest-sh.js';
+import { MKIMAGE_SH, WAIT_ASSESS_SH } from './guest-sh.js';
 import { boot, ensureLab, expectDone, grubMenuEntries, outFile, overlay, stripEscapes, type BootResult } from './lab/index.js';
 
 const t0 = Date.now();
@@ -31,6 +32,20 @@ lvchange -qq -ay -K "HostVG/$new"; mkdir -p /mnt/new; mount "/dev/HostVG/$new" /
 printf '#!/bin/sh\necho "demo: broken init exits"\nexit 1\n' >/mnt/new/usr/lib/systemd/systemd
 umount /mnt/new; lvchange -qq -an "HostVG/$new"
 imgbase boot --status >"$LAB_OUT/status-armed" 2>&1 || true
+`;
+
+// The admin changes /etc; the new image (Image-1.0-0's tree as version 3.0-0) changes /etc/issue; the update carries
+// the admin's change into the new layer, which boots next.
+const UPDATE = String.raw`
+echo 'set by the admin before the update' >/etc/demo-note
+${MKIMAGE_SH}mkimage Image-1.0-0 3.0-0 /var/tmp/v3.raw
+echo 'Image 3.0-0 (the new image)' >/mnt/img/etc/issue
+umount /mnt/img
+imgbase update --from /var/tmp/v3.raw >"$LAB_OUT/update" 2>&1
+`;
+const AFTER_UPDATE = String.raw`
+cat /etc/demo-note /etc/issue >"$LAB_OUT/etc" 2>&1
+imgbase update --status 2>&1 | grep -v '/etc/lvm/' >"$LAB_OUT/update-status"
 `;
 
 /** Lets imgbased-boot-assess.service judge the boot (it marks the broken layer bad) before the state is shown. */
@@ -95,7 +110,21 @@ async function main(): Promise<void> {
     break;
   }
 
-  say(`done in ${((Date.now() - t0) / 1000).toFixed(0)} s. Serial logs: test-output/demo-boot{1..7}/serial.log`);
+  say('an update: a new image becomes the next layer, the /etc change made here is carried');
+  const u1 = await boot({ name: 'demo-update1', disk, timeoutS: 900, script: `${WAIT_ASSESS}${UPDATE}` });
+  expectDone(u1);
+  show("echo 'set by the admin before the update' >/etc/demo-note; imgbase update --from v3.raw", outFile(u1, 'update'));
+  const tUp = Date.now();
+  say('reboot: GRUB boots the new layer as a try; it comes up and is blessed');
+  const u2 = await boot({ name: 'demo-update2', disk, timeoutS: 600, script: `${WAIT_ASSESS}${SHOW_STATE}${AFTER_UPDATE}` });
+  expectDone(u2);
+  show('imgbase w', outFile(u2, 'w'));
+  show('cat /etc/demo-note /etc/issue (the admin\'s file carried; the new image\'s issue)', outFile(u2, 'etc'));
+  show('imgbase update --status (LVM\'s own /etc/lvm files left out)', outFile(u2, 'update-status'));
+  show('imgbase boot --status', outFile(u2, 'status'));
+  say(`the new layer is up ${((Date.now() - tUp) / 1000).toFixed(0)} s after the reboot`);
+
+  say(`done in ${((Date.now() - t0) / 1000).toFixed(0)} s. Serial logs: test-output/demo-boot{1..7}/, demo-update{1,2}/`);
 }
 
 main().catch((e: unknown) => {

@@ -29,3 +29,29 @@ export const layerSh = (vg: string): string => String.raw`reboot_now() { sync; m
 inlayer() { lvchange -qq -ay -K "${vg}/$1"; mkdir -p /mnt/l; mount "/dev/${vg}/$1" /mnt/l; }
 outlayer() { umount /mnt/l; lvchange -qq -an "${vg}/$1"; }
 `;
+
+/**
+ * Timing and pool accounting for the benchmarks: `timed NAME CMD...` appends "NAME seconds" to $LAB_OUT/times;
+ * `mapped LV` prints the bytes LV maps in the pool, `pooldata` those of the whole pool.
+ */
+export const BENCH_SH = String.raw`now() { date +%s.%N; }
+timed() { local n=$1; shift; local s; s=$(now); "$@" >/dev/null; awk -v n="$n" -v a="$s" -v b="$(now)" 'BEGIN { print n, b - a }' >>"$LAB_OUT/times"; }
+# %.0f, not %d: mawk clamps %d at 2^31-1, and the pool holds more than 2 GiB.
+mapped() { sync; lvchange -ay -K "HostVG/$1" 2>/dev/null || true; lvs --noheadings --units b --nosuffix -o lv_size,data_percent "HostVG/$1" | awk '{ printf "%.0f\n", $1 * $2 / 100 }'; }
+pooldata() { mapped pool; }
+`;
+
+/**
+ * `mkimage BASE VERSION OUT`: the layered host's BASE as a new image, a raw ext4 file (e2image: used blocks only),
+ * with os-release IMAGE_ID=Image IMAGE_VERSION=VERSION and Image-2.0-0's kernel and initrd in its /boot (a base's
+ * tree has none: /boot is the host's partition). Left mounted on /mnt/img for the caller's own changes.
+ */
+export const MKIMAGE_SH = String.raw`mkimage() {
+  lvchange -qq -ay -K "HostVG/$1"
+  e2image -ra "/dev/HostVG/$1" "$3"
+  lvchange -qq -an "HostVG/$1"
+  mkdir -p /mnt/img && mount -o loop "$3" /mnt/img
+  printf 'IMAGE_ID=Image\nIMAGE_VERSION=%s\n' "$2" >>/mnt/img/usr/lib/os-release
+  cp /boot/imgbased/Image-2.0-0/vmlinuz-* /boot/imgbased/Image-2.0-0/initrd* /mnt/img/boot/
+}
+`;

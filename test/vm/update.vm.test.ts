@@ -1,23 +1,31 @@
 // Issue 13, first part: `imgbase update --from IMAGE` on real LVM thin, booted through the disk's own GRUB. One
 // qemu run over an overlay of the layered host (reboots: true; the phase is kept in the share):
 //   start  on the newest layer (Image-2.0-0+1): the admin's changes (hostname, a file added, one removed, a file the
-//          new image changes too, a user with a password, a unit enabled, one disabled, one masked, an fstab line);
+//          new image changes too, a user with a password, a unit enabled, one disabled, one masked, an fstab line;
+//          /home and /var/lib/updata made data volumes);
 //          the new image v3 made from Image-1.0-0 with its own changes (the same file, a new file, a system user,
 //          os-release IMAGE_ID/IMAGE_VERSION); a clash refused; --dry-run; the update; reboot
 //   after  GRUB boots the new layer Image-3.0-0+1: everything carried, the conflict's .imgnew, v3's own changes;
-//          the layer was a try and is blessed; gc (a pinned base stays, unpinned it goes)
+//          the layer was a try and is blessed; gc (a pinned base stays, unpinned it goes); rollback; reboot
+//   back   GRUB boots the old layer again, its /etc exactly as before the update
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { boot, expectDone, outFile, overlay, type BootResult } from './lab';
 import { ensureLayeredHost } from './fixtures/layered';
 import { RECORD_SH } from './script-run';
-import { WAIT_ASSESS_SH, phasesSh } from './guest-sh';
+import { MKIMAGE_SH, WAIT_ASSESS_SH, phasesSh } from './guest-sh';
 
 const OLD_LAYER = 'Image-2.0-0+1';
 const NEW_BASE = 'Image-3.0-0';
 const NEW_LAYER = `${NEW_BASE}+1`;
 
 const SCRIPT = String.raw`set -u
-${RECORD_SH}${phasesSh('up-state', 'start')}${WAIT_ASSESS_SH}
+${RECORD_SH}${phasesSh('up-state', 'start')}${WAIT_ASSESS_SH}${MKIMAGE_SH}
+# /etc as a listing (type, mode, owner, link target) and the content of its files. Not LVM's own backup and
+# archive: every LVM command (the update's among them) rewrites them on the running layer.
+etcsum() {
+  (cd /etc && find . -xdev ! -path './lvm/archive*' ! -path './lvm/backup*' -printf '%p %y %m %U:%G %l\n' | sort &&
+    find . -xdev -type f ! -path './lvm/archive*' ! -path './lvm/backup*' -print0 | sort -z | xargs -0 sha256sum)
+}
 case $PHASE in
 start)
   mark root-start "$(running)"
@@ -35,16 +43,18 @@ start)
   systemctl disable fstrim.timer 2>/dev/null
   systemctl mask e2scrub_all.timer 2>/dev/null
   echo '/dev/HostVG/updata /srv/updata ext4 defaults,nofail 0 2' >>/etc/fstab
+  # Data outside /etc: /home and a path under /var/lib made data volumes (their contents moved in).
+  echo 'alice notes' >/home/upalice/notes && chown upalice: /home/upalice/notes
+  mkdir -p /var/lib/updata && echo 'app state v1' >/var/lib/updata/state
+  t data-bad imgbase data --add /var
+  t data-home imgbase data --add /home
+  t data-var imgbase data --add /var/lib/updata
+  t data-list imgbase data --json
   # The new image: Image-1.0-0's tree with its own changes.
-  lvchange -ay -K HostVG/Image-1.0-0
-  e2image -ra /dev/HostVG/Image-1.0-0 /var/tmp/v3.raw
-  lvchange -an HostVG/Image-1.0-0
-  mkdir -p /mnt/img && mount -o loop /var/tmp/v3.raw /mnt/img
+  mkimage Image-1.0-0 3.0-0 /var/tmp/v3.raw
   echo 'issue: image v3' >/mnt/img/etc/issue
   echo 'v3' >/mnt/img/etc/up-v3-new.conf
   useradd --root /mnt/img -r -u 990 -s /usr/sbin/nologin upv3svc
-  printf 'IMAGE_ID=Image\nIMAGE_VERSION=3.0-0\n' >>/mnt/img/usr/lib/os-release
-  cp /boot/vmlinuz-$(uname -r) /boot/initrd.img-$(uname -r) /mnt/img/boot/ 2>/dev/null || cp /boot/imgbased/Image-2.0-0/vmlinuz-* /boot/imgbased/Image-2.0-0/initrd* /mnt/img/boot/
   ls /mnt/img/boot >"$O/img-boot.txt"
   umount /mnt/img
   # A clash: an account added here with the uid v3's new system user has.
@@ -55,6 +65,7 @@ start)
   lvs --noheadings -o lv_name HostVG | xargs >"$O/lvs-after-dry.txt"
   # Pinned, the oldest base survives the gc that follows the update (3 bases, keep-bases 2).
   t pin imgbase base --pin Image-1.0-0
+  etcsum >"$O/etc-before.txt"
   t update imgbase update --from /var/tmp/v3.raw
   lvs --noheadings -o lv_name HostVG | xargs >"$O/lvs-after-update.txt"
   grub-editenv /boot/grub/grubenv list >"$O/env-after-update.txt"
@@ -78,6 +89,10 @@ after)
   systemctl is-enabled fstrim.timer >"$O/fstrim-after" 2>&1
   systemctl is-enabled e2scrub_all.timer >"$O/e2scrub-after" 2>&1
   cp /etc/fstab "$O/fstab-after"
+  for d in /home /var/lib/updata; do findmnt -no SOURCE "$d" >>"$O/data-src-after" 2>&1 || echo "$d not mounted" >>"$O/data-src-after"; done
+  stat -c '%U %s' /home/upalice/notes >"$O/notes-after" 2>&1
+  cat /var/lib/updata/state >"$O/state-after" 2>&1
+  echo 'written on v3' >/var/lib/updata/from-v3
   t check imgbase check
   t ustatus imgbase update --status
   # Unpinned, gc removes it with its layers: not the running, default or last good layer's base.
@@ -86,6 +101,15 @@ after)
   t gc imgbase gc
   lvs --noheadings -o lv_name HostVG | xargs >"$O/lvs-after-gc.txt"
   t check-gc imgbase check
+  t rollback imgbase rollback
+  goto back; sync; mark reboot after; echo b >/proc/sysrq-trigger; sleep 300 ;;
+back)
+  mark root-back "$(running)"
+  waitassess >/dev/null
+  etcsum >"$O/etc-back.txt"
+  for d in /home /var/lib/updata; do findmnt -no SOURCE "$d" >>"$O/data-src-back" 2>&1 || echo "$d not mounted" >>"$O/data-src-back"; done
+  cat /var/lib/updata/from-v3 >"$O/from-v3-back" 2>&1
+  t check-back imgbase check
   goto done ;;
 esac
 `;
@@ -167,6 +191,32 @@ describe('imgbase update: a new image, the host\'s /etc and accounts carried (is
     expect(f('alice-hash')).toMatch(/^\$/);
     expect(f('su-alice')).toMatch(/uid=1500\(upalice\)/);
     expect(f('passwd-v3svc')).toMatch(/^upv3svc:x:990:/);
+  });
+
+  it('rollback after the update: GRUB boots the old layer again, its /etc exactly as before the update', () => {
+    expect(rc('rollback')).toBe(0);
+    expect(f('rollback.out')).toBe(`rollback: ${OLD_LAYER} is the default from now on`);
+    expect(R.markers['root-back']).toEqual([OLD_LAYER]);
+    expect(f('etc-before.txt')).toContain('./up-added.conf f 644 0:0');
+    expect(f('etc-back.txt')).toBe(f('etc-before.txt'));
+    expect(rc('check-back')).toBe(0);
+  });
+
+  it('data volumes: /home and /var/lib/updata moved into their own LVs, mounted in the new layer and after the rollback', () => {
+    expect(rc('data-bad')).toBe(2);
+    expect(f('data-bad.err')).toMatch(/\/var holds the image's package database/);
+    expect(rc('data-home')).toBe(0);
+    expect(f('data-home.out')).toBe('/home is now data volume HostVG/data-home, mounted by /etc/fstab in this and every later layer');
+    expect(rc('data-var')).toBe(0);
+    const vols = (JSON.parse(f('data-list.out')) as { volumes: Array<{ lv: string; path: string }> }).volumes;
+    expect(vols.map((v) => [v.lv, v.path])).toEqual([['data-home', '/home'], ['data-var-lib-updata', '/var/lib/updata']]);
+    // The same LVs in the new layer and, after the rollback, in the old one: shared, never copied.
+    const src = ['/dev/mapper/HostVG-data--home', '/dev/mapper/HostVG-data--var--lib--updata'];
+    expect(f('data-src-after').split('\n')).toEqual(src);
+    expect(f('data-src-back').split('\n')).toEqual(src);
+    expect(f('notes-after')).toBe('upalice 12');
+    expect(f('state-after')).toBe('app state v1');
+    expect(f('from-v3-back')).toBe('written on v3');
   });
 
   it('services: enabled, disabled and masked stay so', () => {

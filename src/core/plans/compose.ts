@@ -64,6 +64,8 @@ export interface Change {
   env?: Step[];
   /** Boot state tags changed after the grubenv steps (then the menu follows them): blessing, re-arming. */
   after?: Step[];
+  /** On the running system once the new LVs are complete, before the post- hooks (data --add: fstab, mount). */
+  last?: Step[];
   /** Kernel copies a verb makes itself (kernel-install into a layer's own directory). */
   kernelCopies?: Step[];
   dropOwn?: ReadonlySet<string>;
@@ -158,7 +160,7 @@ export function compose(input: PlanInput, c: Change): Plan {
     retag(c.after);
     steps.push(...c.after, ...settle(sim, menuStep(sim)));
   }
-  steps.push(...gcSteps(sim, wanted), ...post);
+  steps.push(...gcSteps(sim, wanted), ...(c.last ?? []), ...post);
   const fresh = new Set((c.newLayers ?? []).map((l) => l.name));
   const notes = [...attach.notes];
   for (const l of layersWithoutKernel(sim, wanted)) {

@@ -1,0 +1,86 @@
+// imgbase data: data volumes (core/data): list them, or make a path one (core/plans/data).
+import { readFile, stat } from 'node:fs/promises';
+import { UsageError } from '../core/errors';
+import { dataVolumes } from '../core/data';
+import { planDataAdd } from '../core/plans/data';
+import { formatSize, parseSize } from '../core/space';
+import { run } from '../adapters/exec';
+import { withLock } from '../adapters/lock';
+import { chooseAction, lockTimeout, optValue, parseVerbArgs, printJson, type GlobalOpts } from './args';
+import { loadInventory, noPositional, requireLayout, runningLv } from './context';
+import { execute, readSnapshots } from './plan-run';
+
+const FSTAB = '/etc/fstab';
+
+export const usage = `usage: imgbase data [--json]
+       imgbase data --add PATH [--name LV] [--size SIZE] [--dry-run]
+
+  Data volumes: thin LVs mounted at a path by a line in ${FSTAB}. 'imgbase update' carries that line into the new
+  layer, so every layer mounts the same volume: what it holds is never copied, and neither an update nor a
+  rollback changes it. Everything else outside /etc comes from the layer's image.
+  (no option)  list the data volumes and where ${FSTAB} mounts each
+  --add PATH   make PATH a data volume: a new thin LV with a filesystem of the type / has (ext4 or xfs), what is
+               in PATH copied in, a line in ${FSTAB}, mounted on PATH at once (stop what writes to PATH first;
+               the layer's old copy stays hidden under the mount until the next update)
+  --name LV    the LV's name (default: data and the path with / as -, e.g. data-var-lib-libvirt)
+  --size SIZE  its virtual size (default: that of the LV / is on; thin: only what is written takes pool space)`;
+
+export async function dataCommand(argv: string[], g: GlobalOpts): Promise<number> {
+  const args = parseVerbArgs(argv, { verb: 'data', string: ['add', 'name', 'size'], usage });
+  noPositional(args, 'data');
+  const action = chooseAction(args, ['add'], 'data');
+  if (action !== 'add') {
+    if (args.name !== undefined || args.size !== undefined) throw new UsageError('data: --name and --size only go with --add');
+    return list(g);
+  }
+  const sizeArg = optValue(args, 'size', 'data');
+  const size = sizeArg === undefined ? undefined : parseSize(sizeArg);
+  if (size === null || (size !== undefined && size <= 0)) throw new UsageError(`data --add: --size ${sizeArg} is not a size (e.g. 20G)`);
+  return add(optValue(args, 'add', 'data')!, optValue(args, 'name', 'data'), size, g, lockTimeout(args));
+}
+
+async function list(g: GlobalOpts): Promise<number> {
+  const inv = await loadInventory();
+  const { vg } = requireLayout(inv);
+  const vols = dataVolumes(inv.foreign, vg, (await readFile(FSTAB, 'utf8').catch(() => null)) ?? '');
+  if (g.json) printJson({ volumes: vols });
+  else if (vols.length === 0) console.log('no data volumes');
+  else for (const v of vols) console.log(`${v.lv}\t${formatSize(v.sizeBytes, 'h')}\t${v.path ?? `(not in ${FSTAB})`}`);
+  return 0;
+}
+
+/** What is at path now: a directory (its bytes on this filesystem), nothing, or something else (refused). */
+async function current(path: string): Promise<{ usedBytes: number } | null> {
+  const st = await stat(path).catch(() => null);
+  if (!st) return null;
+  if (!st.isDirectory()) throw new UsageError(`data --add: ${path} is not a directory`);
+  const du = await run('du', ['-sxb', path]);
+  return { usedBytes: Number(du.stdout.split(/\s/)[0]) || 0 };
+}
+
+async function add(path: string, name: string | undefined, size: number | undefined, g: GlobalOpts, timeoutS: number): Promise<number> {
+  return withLock(async () => {
+    const input = await readSnapshots();
+    requireLayout(input.inv);
+    const root = await runningLv(input.inv);
+    const fsType = (await run('findmnt', ['-no', 'FSTYPE', '/'])).stdout.trim();
+    const mounted = await run('findmnt', ['-no', 'SOURCE', '--mountpoint', path], { allowFail: true });
+    const plan = planDataAdd(input, {
+      path,
+      name,
+      sizeBytes: size ?? root?.sizeBytes ?? 10 * 2 ** 30,
+      fsType,
+      current: validPath(path) ? await current(path) : null,
+      mountedFrom: mounted.exitCode === 0 ? mounted.stdout.trim() : null,
+      fstab: { file: FSTAB, text: await readFile(FSTAB, 'utf8').catch(() => null) },
+    });
+    await execute(plan, g);
+    if (!g.dryRun) console.log(`${path} is now data volume ${input.inv.vg}/${plan.lv}, mounted by ${FSTAB} in this and every later layer`);
+    return 0;
+  }, { timeoutS });
+}
+
+/** Only a path the planner accepts is looked at (du on "/" or /proc would be slow or meaningless). */
+function validPath(path: string): boolean {
+  return /^(\/[A-Za-z0-9._+-]+)+$/.test(path);
+}
