@@ -3,7 +3,8 @@
 // rules in powercut-lib.ts). One GRUB boot per point, so this is its own command, not part of `npm test`:
 //
 //   npm run test:powercut                                  # every verb
-//   IMGBASED_POWERCUT_VERBS=layer-add,sync npm run test:powercut   (boot-counting: the cuts of boot-counting-cuts.vm.test.ts)
+//   IMGBASED_POWERCUT_VERBS=layer-add,sync npm run test:powercut   (boot-counting: the cuts of boot-counting-cuts.vm.test.ts;
+//   update: a failure injected at every step of update, update-faults.vm.test.ts)
 //   IMGBASED_POWERCUT_JOBS=2   (qemu runs side by side, default 2)
 //   IMGBASED_POWERCUT_POINTS=1-7,18-   (only these step boundaries: `layout --init` runs each of them; a layered
 //                                       verb's chain starts at the lowest and goes on to its last step)
@@ -23,8 +24,9 @@ import {
 } from './powercut-lib.js';
 
 const ALL = ['layout-init', ...LAYERED_VERBS] as const;
-// 'boot-counting' names boot-counting-cuts.vm.test.ts, which the same command runs.
-const selected = (process.env.IMGBASED_POWERCUT_VERBS ?? ALL.join(',')).split(',').map((s) => s.trim()).filter((s) => s && s !== 'boot-counting');
+// 'boot-counting' names boot-counting-cuts.vm.test.ts and 'update' update-faults.vm.test.ts, which the same command runs.
+const OTHER_FILES = ['boot-counting', 'update'];
+const selected = (process.env.IMGBASED_POWERCUT_VERBS ?? ALL.join(',')).split(',').map((s) => s.trim()).filter((s) => s && !OTHER_FILES.includes(s));
 const JOBS = Math.max(1, Number.parseInt(process.env.IMGBASED_POWERCUT_JOBS ?? '2', 10));
 /** Per boot budget (GRUB boot ~60-100 s under TCG, plus the verb, check, repair and re-run). */
 const PER_BOOT_S = 420;

@@ -4,7 +4,8 @@
 //          new image changes too, a user with a password, a unit enabled, one disabled, one masked, an fstab line;
 //          /home and /var/lib/updata made data volumes);
 //          the new image v3 made from Image-1.0-0 with its own changes (the same file, a new file, a system user,
-//          os-release IMAGE_ID/IMAGE_VERSION); a clash refused; --dry-run; the update; reboot
+//          os-release IMAGE_ID/IMAGE_VERSION); a clash refused; --dry-run; failures injected into an update of a
+//          small image (a sample of its steps), too little room; the update; reboot
 //   after  GRUB boots the new layer Image-3.0-0+1: everything carried, the conflict's .imgnew, v3's own changes;
 //          the layer was a try and is blessed; gc (a pinned base stays, unpinned it goes); rollback; reboot
 //   back   GRUB boots the old layer again, its /etc exactly as before the update
@@ -13,13 +14,14 @@ import { boot, expectDone, outFile, overlay, type BootResult } from './lab';
 import { ensureLayeredHost } from './fixtures/layered';
 import { RECORD_SH } from './script-run';
 import { MKIMAGE_SH, WAIT_ASSESS_SH, phasesSh } from './guest-sh';
+import { UPDATE_FAULTS_SH, expectFaultsClean, expectRoomRefused } from './update-faults-lib';
 
 const OLD_LAYER = 'Image-2.0-0+1';
 const NEW_BASE = 'Image-3.0-0';
 const NEW_LAYER = `${NEW_BASE}+1`;
 
 const SCRIPT = String.raw`set -u
-${RECORD_SH}${phasesSh('up-state', 'start')}${WAIT_ASSESS_SH}${MKIMAGE_SH}
+${RECORD_SH}${phasesSh('up-state', 'start')}${WAIT_ASSESS_SH}${MKIMAGE_SH}${UPDATE_FAULTS_SH}
 # /etc as a listing (type, mode, owner, link target) and the content of its files. Not LVM's own backup and
 # archive: every LVM command (the update's among them) rewrites them on the running layer.
 etcsum() {
@@ -63,6 +65,14 @@ start)
   userdel upclash
   t dry imgbase update --from /var/tmp/v3.raw --dry-run
   lvs --noheadings -o lv_name HostVG | xargs >"$O/lvs-after-dry.txt"
+  # A failure injected at a sample of update's steps (every step: update-faults.vm.test.ts), too little room.
+  IMG=/var/tmp/small.raw
+  mksmall $IMG
+  t small-plan imgbase update --from $IMG --dry-run --json
+  for k in copy-image carry-etc grubenv-set; do fault $k $k; done
+  fault last "fail@$(grep -o '"n":' "$O/small-plan.out" | wc -l)"
+  roomcases $IMG
+  rm -f $IMG
   # Pinned, the oldest base survives the gc that follows the update (3 bases, keep-bases 2).
   t pin imgbase base --pin Image-1.0-0
   etcsum >"$O/etc-before.txt"
@@ -136,6 +146,11 @@ describe('imgbase update: a new image, the host\'s /etc and accounts carried (is
     expect(f('dry.out')).toMatch(/\/etc\/up-added\.conf: added here, carried/);
     expect(f('dry.out')).toMatch(/\/etc\/issue: modified here and in the new image \(the new one kept as issue\.imgnew\)/);
     expect(f('lvs-after-dry.txt')).not.toContain(NEW_BASE);
+  });
+
+  it('a failure injected at a step (a sample), or too little room in the pool or on /boot: nothing changed, check clean', () => {
+    expectFaultsClean(R, ['copy-image', 'carry-etc', 'grubenv-set', 'last']);
+    expectRoomRefused(R);
   });
 
   it('the update makes the new layer the default as a try; GRUB boots it and it is blessed', () => {
