@@ -122,3 +122,30 @@ describe('planDataAdd', () => {
     expect(() => planDataAdd(host, { ...REQ, name: 'bad/name' })).toThrow(/not a valid LV name/);
   });
 });
+
+describe('applying fstab-add (the real step, on a temp file)', () => {
+  it('appends the line; a later failure puts the file back byte for byte, or removes a file that was not there', async () => {
+    const { applyPlan } = await import('../../src/adapters/apply');
+    const { readFile, writeFile } = await import('node:fs/promises');
+    const { existsSync } = await import('node:fs');
+    const dir = tmp();
+    const file = join(dir, 'fstab');
+    const before = '# static\n/dev/x / ext4 defaults 0 1';
+    await writeFile(file, before);
+    const line = fstabLine('/dev/HostVG/data-home', '/home', 'ext4');
+    const add = { kind: 'fstab-add' as const, file, line, previous: before };
+    await applyPlan([add]);
+    expect(await readFile(file, 'utf8')).toBe(`${before}\n${line}\n`);
+    await writeFile(file, before);
+    process.env.IMGBASED_FAULT = 'fail@2';
+    try {
+      await expect(applyPlan([add, { ...add, line: 'second' }])).rejects.toThrow(/injected fault at step 2/);
+      expect(await readFile(file, 'utf8')).toBe(before);
+      const fresh = join(dir, 'none');
+      await expect(applyPlan([{ ...add, file: fresh, previous: null }, add])).rejects.toThrow(/injected fault/);
+      expect(existsSync(fresh)).toBe(false);
+    } finally {
+      delete process.env.IMGBASED_FAULT;
+    }
+  });
+});

@@ -5,6 +5,7 @@
 //   start  a small image; fail@1..count: each exits non-zero, LVs, tags, every file on /boot and grubenv exactly as
 //          before, `check` clean; too little room in the pool or on /boot: refused before any write; reboot
 //   after  the old default boots through the disk's GRUB, `check` is clean, and the same update then goes through
+//          (the image inside a squashfs as LiveOS/rootfs.img: `update --format liveimg`)
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { boot, expectDone, outFile, overlay, type BootResult } from './lab';
 import { ensureLayeredHost } from './fixtures/layered';
@@ -35,7 +36,10 @@ after)
   mark root-after "$(running)"
   waitassess >/dev/null
   t check imgbase check
-  t update imgbase update --from $IMG
+  # The original's form, with what oVirt Node ships: a squashfs holding LiveOS/rootfs.img.
+  mkdir -p /var/tmp/sq/LiveOS && mv $IMG /var/tmp/sq/LiveOS/rootfs.img
+  mksquashfs /var/tmp/sq /var/tmp/small.squashfs -quiet -noappend -comp gzip
+  t update imgbase update --format liveimg /var/tmp/small.squashfs
   lvs --noheadings -o lv_name HostVG | xargs >"$O/lvs-after-update.txt"
   goto done ;;
 esac
@@ -64,7 +68,7 @@ describe.runIf(process.env.IMGBASED_POWERCUT === 'all' && selected.includes('upd
     expectRoomRefused(R);
   });
 
-  it('the old default boots through GRUB afterwards, check is clean, and the update then goes through', () => {
+  it('the old default boots through GRUB afterwards, check is clean, and the update (from a squashfs) then goes through', () => {
     expect(R.markers['root-start']).toEqual([OLD_DEFAULT]);
     expect(R.markers['root-after']).toEqual([OLD_DEFAULT]);
     expect(Number(f('check.rc')), f('check.out')).toBe(0);
