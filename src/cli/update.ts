@@ -134,7 +134,12 @@ export async function updateCommand(argv: string[], g: GlobalOpts): Promise<numb
       if (clashes.length && !args.force) {
         throw new UsageError(`update: ${clashes.length} account id clash(es), nothing changed: ${clashes.map((c) => c.detail).join('; ')}`, { hint: 'fix the ids on this host, or --force to update anyway' });
       }
-      const input = await readSnapshots({ known: new Map([[next.name, { kernel: next.kernel, fsType: img.fsType }]]) });
+      // The snapshots read first still hold (the lock is ours); only the new image's kernel and type are added.
+      const input = {
+        ...first,
+        kernels: new Map([...first.kernels, [next.name, next.kernel]]),
+        fsTypes: new Map([...first.fsTypes, [next.name, img.fsType]]),
+      };
       const plan = planUpdate(input, {
         name: next.name, img,
         carry: { from: '/etc', actions: merge.actions, conflicts: merge.conflicts.length },
@@ -152,7 +157,8 @@ export async function updateCommand(argv: string[], g: GlobalOpts): Promise<numb
         for (const l of lines) console.log(l);
       }
       // The update stands on its own: a GC that fails afterwards is reported, the update is not undone.
-      const removed = await runGc(keep, g).catch((e: unknown) => {
+      // GC only removes bases beyond the newest `keep`: with no more than that (the new one counted), skip it.
+      const removed = first.inv.bases.length + 1 <= keep ? [] : await runGc(keep, g).catch((e: unknown) => {
         log.warn(`gc after the update failed: ${(e as Error).message}; run 'imgbase gc'`);
         return [];
       });
