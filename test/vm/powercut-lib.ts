@@ -195,3 +195,15 @@ export function checkOutput(r: BootResult, p: Point, which: 'check1' | 'repair' 
   const name = which === 'cut.err' ? `pc.${p.verb}.${p.n}.cut.err` : `pc.${p.verb}.${p.n}.${which}.out`;
   return (readOut(r, name) ?? '').trim();
 }
+
+/** IMGBASED_POWERCUT_POINTS: "1-7,18-,12" (an open range runs to the plan's end); null = every point. */
+export function parsePoints(spec: string | undefined): ((n: number) => boolean) | null {
+  if (!spec?.trim()) return null;
+  const ranges = spec.split(',').map((part) => {
+    const m = /^\s*(\d+)\s*(?:(-)\s*(\d*))?\s*$/.exec(part);
+    if (!m) throw new Error(`IMGBASED_POWERCUT_POINTS: "${part}" is not N, N-M or N-`);
+    const lo = Number(m[1]);
+    return [lo, m[2] ? (m[3] ? Number(m[3]) : Infinity) : lo] as const;
+  });
+  return (n) => ranges.some(([lo, hi]) => n >= lo && n <= hi);
+}

@@ -20,7 +20,7 @@ import { boot, overlay, type BootResult, type Lab } from './lab/index.js';
 import { outputDir, repoRoot } from './lab/paths.js';
 import { ensureLayeredHost } from './fixtures/layered.js';
 import {
-  GUEST_LIB, IMAGE_NAME, LAYERED_VERBS, bootCounts, describePoint, ensureImage, guestScript, points, runProblems, type Point,
+  GUEST_LIB, IMAGE_NAME, LAYERED_VERBS, bootCounts, describePoint, ensureImage, guestScript, parsePoints, points, runProblems, type Point,
 } from './powercut-lib.js';
 
 const ALL = ['layout-init', ...LAYERED_VERBS] as const;
@@ -32,17 +32,6 @@ const JOBS = Math.max(1, Number.parseInt(process.env.IMGBASED_POWERCUT_JOBS ?? '
 const PER_BOOT_S = 420;
 const MAX_BOOTS = 80;
 
-/** IMGBASED_POWERCUT_POINTS: "1-7,18-,12" (an open range runs to the plan's end); null = every point. */
-function parsePoints(spec: string | undefined): ((n: number) => boolean) | null {
-  if (!spec?.trim()) return null;
-  const ranges = spec.split(',').map((part) => {
-    const m = /^\s*(\d+)\s*(?:(-)\s*(\d*))?\s*$/.exec(part);
-    if (!m) throw new Error(`IMGBASED_POWERCUT_POINTS: "${part}" is not N, N-M or N-`);
-    const lo = Number(m[1]);
-    return [lo, m[2] ? (m[3] ? Number(m[3]) : Infinity) : lo] as const;
-  });
-  return (n) => ranges.some(([lo, hi]) => n >= lo && n <= hi);
-}
 const wanted = parsePoints(process.env.IMGBASED_POWERCUT_POINTS);
 const firstWanted = (): number => {
   for (let n = 1; n < 1000; n++) if (!wanted || wanted(n)) return n;
