@@ -93,7 +93,14 @@ after)
   getent passwd upalice >"$O/passwd-alice"
   getent shadow upalice | cut -d: -f2 >"$O/alice-hash-after"
   getent passwd upv3svc >"$O/passwd-v3svc"
-  su -s /bin/sh upalice -c id >"$O/su-alice" 2>&1
+  # Logging in with the password: su run by an unprivileged user asks for it on a terminal (script(1) gives one).
+  sutry() {
+    { sleep 4; printf '%s\n' "$1"; sleep 4; } | setpriv --reuid=nobody --regid=nogroup --clear-groups --reset-env env SHELL=/bin/sh \
+      script -qec 'su upalice -s /bin/sh -c id' /dev/null >"$O/su-$2" 2>&1
+    echo $? >"$O/su-$2.rc"
+  }
+  sutry Up-Secret-42 pass
+  sutry wrong-password wrong
   systemctl is-enabled up-hello.service >"$O/hello-enabled" 2>&1
   systemctl is-active up-hello.service >"$O/hello-active" 2>&1
   systemctl is-enabled fstrim.timer >"$O/fstrim-after" 2>&1
@@ -200,11 +207,14 @@ describe('imgbase update: a new image, the host\'s /etc and accounts carried (is
     expect(f('fstab-after')).not.toContain(OLD_LAYER);
   });
 
-  it('accounts: the admin\'s user with its id and password hash, the image\'s new system user', () => {
+  it('accounts: the admin\'s user with its id and password hash (su with the password works, a wrong one fails), the image\'s new system user', () => {
     expect(f('passwd-alice')).toMatch(/^upalice:x:1500:1500::\/home\/upalice:/);
     expect(f('alice-hash-after')).toBe(f('alice-hash'));
     expect(f('alice-hash')).toMatch(/^\$/);
-    expect(f('su-alice')).toMatch(/uid=1500\(upalice\)/);
+    expect(rc('su-pass')).toBe(0);
+    expect(f('su-pass')).toMatch(/uid=1500\(upalice\)/);
+    expect(rc('su-wrong')).not.toBe(0);
+    expect(f('su-wrong')).toMatch(/Authentication failure/);
     expect(f('passwd-v3svc')).toMatch(/^upv3svc:x:990:/);
   });
 
