@@ -95,7 +95,7 @@ after)
   getent passwd upv3svc >"$O/passwd-v3svc"
   # Logging in with the password: su run by an unprivileged user asks for it on a terminal (script(1) gives one).
   sutry() {
-    { sleep 4; printf '%s\n' "$1"; sleep 4; } | setpriv --reuid=nobody --regid=nogroup --clear-groups --reset-env env SHELL=/bin/sh \
+    { sleep 8; printf '%s\n' "$1"; sleep 4; } | setpriv --reuid=nobody --regid=nogroup --clear-groups --reset-env env SHELL=/bin/sh \
       script -qec 'su upalice -s /bin/sh -c id' /dev/null >"$O/su-$2" 2>&1
     echo $? >"$O/su-$2.rc"
   }
