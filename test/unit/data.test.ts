@@ -111,9 +111,17 @@ describe('planDataAdd', () => {
     expect(steps.slice(0, 2).map(describeStep)).toEqual(['remove HostVG/data-home', expect.stringMatching(/^create thin LV HostVG\/data-home/)]);
   });
 
+  it('cut after the volume was complete, before fstab named it: run again, it only adds the line and mounts', () => {
+    const plan = planDataAdd(withRecords([lv('data-home', [TAGS.data])]), REQ);
+    expect(plan.steps.map((s) => s.kind)).toEqual(['fstab-add', 'mount']);
+    expect(plan.notes.join('\n')).toMatch(/an interrupted data --add/);
+  });
+
   it('refusals, before any step', () => {
     expect(() => planDataAdd(host, { ...REQ, path: '/var' })).toThrow(UsageError);
-    expect(() => planDataAdd(withRecords([lv('data-home', [TAGS.data])]), REQ)).toThrow(/an LV named HostVG\/data-home already exists/);
+    expect(() => planDataAdd(withRecords([lv('data-home', [])]), REQ)).toThrow(/an LV named HostVG\/data-home already exists/);
+    const named = { file: '/etc/fstab', text: '/dev/HostVG/data-home /srv/other ext4 defaults 0 2\n' };
+    expect(() => planDataAdd(withRecords([lv('data-home', [TAGS.data])]), { ...REQ, fstab: named })).toThrow(/already exists/);
     expect(() => planDataAdd(host, { ...REQ, mountedFrom: '/dev/vdb1' })).toThrow(/already a mount point \(of \/dev\/vdb1\)/);
     expect(() => planDataAdd(host, { ...REQ, fstab: { file: '/etc/fstab', text: '/dev/vdb1 /home ext4 defaults 0 2\n' } }))
       .toThrow(/already mounts \/dev\/vdb1 on \/home/);

@@ -1,6 +1,7 @@
 // imgbase data --add PATH, pure: PATH becomes a data volume. Its LV is created tagged incomplete, gets a filesystem
 // and PATH's contents, is completed, and only then does the running system's /etc/fstab name it and is it mounted
-// on PATH (so a power cut leaves either no line, or a line naming a complete volume). What the layer had at PATH
+// on PATH (so a power cut leaves either no line, or a line naming a complete volume; run again, it adds the line
+// to a complete volume nothing names, or starts over on an incomplete one). What the layer had at PATH
 // stays underneath, hidden by the mount, until the next update brings a fresh tree.
 import { TAGS } from '../inventory';
 import { ImgbasedError, UsageError } from '../errors';
@@ -29,16 +30,26 @@ export function planDataAdd(input: PlanInput, req: DataAddRequest): Plan & { lv:
   const badName = validateDataLvName(lv);
   if (badName) throw new UsageError(`data --add --name: ${badName}`);
   const { vg, pool } = layout(input);
-  if (input.records.some((r) => r.vg === vg && r.name === lv && !r.tags.includes(TAGS.incomplete))) {
-    throw new UsageError(`data --add: an LV named ${vg}/${lv} already exists`, { hint: 'choose another with --name LV' });
-  }
   if (req.mountedFrom !== null) throw new UsageError(`data --add: ${req.path} is already a mount point (of ${req.mountedFrom})`);
   const inFstab = fstabEntries(req.fstab.text ?? '').find((e) => e.path === req.path);
   if (inFstab) throw new UsageError(`data --add: ${req.fstab.file} already mounts ${inFstab.device} on ${req.path}`);
-  if (req.fsType !== 'ext4' && req.fsType !== 'xfs') throw new ImgbasedError(`data --add: cannot make a ${req.fsType} filesystem (ext4 or xfs)`);
-  checkRoom('data --add', pool, req.current?.usedBytes ?? 0);
   const device = `/dev/${vg}/${lv}`;
   const line = fstabLine(device, req.path, req.fsType);
+  const finish = [
+    { kind: 'fstab-add' as const, file: req.fstab.file, line, previous: req.fstab.text },
+    { kind: 'mount' as const, vg, lv, path: req.path },
+  ];
+  const existing = input.records.find((r) => r.vg === vg && r.name === lv && !r.tags.includes(TAGS.incomplete));
+  if (existing) {
+    // A run cut after the volume was complete, before fstab named it (nothing mounts it, nothing names it): finish.
+    if (!existing.tags.includes(TAGS.data) || fstabEntries(req.fstab.text ?? '').some((e) => e.device === device)) {
+      throw new UsageError(`data --add: an LV named ${vg}/${lv} already exists`, { hint: 'choose another with --name LV' });
+    }
+    const plan = compose(input, { vg, last: finish });
+    return { ...plan, lv, notes: [...plan.notes, `${vg}/${lv} is a complete data volume no fstab line names (an interrupted data --add): only adding its line and mounting it`] };
+  }
+  if (req.fsType !== 'ext4' && req.fsType !== 'xfs') throw new ImgbasedError(`data --add: cannot make a ${req.fsType} filesystem (ext4 or xfs)`);
+  checkRoom('data --add', pool, req.current?.usedBytes ?? 0);
   const plan = compose(input, {
     vg,
     create: [
@@ -47,11 +58,7 @@ export function planDataAdd(input: PlanInput, req: DataAddRequest): Plan & { lv:
       { kind: 'mkfs', vg, lv, fsType: req.fsType },
       ...(req.current ? [{ kind: 'copy-dir' as const, vg, lv, from: req.path }] : []),
     ],
-    last: [
-      { kind: 'lv-untag', vg, lv, tag: TAGS.incomplete },
-      { kind: 'fstab-add', file: req.fstab.file, line, previous: req.fstab.text },
-      { kind: 'mount', vg, lv, path: req.path },
-    ],
+    last: [{ kind: 'lv-untag', vg, lv, tag: TAGS.incomplete }, ...finish],
   });
   return { ...plan, lv };
 }
