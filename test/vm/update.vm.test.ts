@@ -52,6 +52,12 @@ start)
   t data-home imgbase data --add /home
   t data-var imgbase data --add /var/lib/updata
   t data-list imgbase data --json
+  # data --add cut short, both ways (a complete volume no fstab line names; one still incomplete): run again, finished.
+  lvcreate -qq -y -V 1G -T HostVG/pool -n data-srv-half --addtag imgbased:data --setactivationskip n && mkfs.ext4 -q /dev/HostVG/data-srv-half
+  t data-half imgbase data --add /srv/half
+  lvcreate -qq -y -V 1G -T HostVG/pool -n data-srv-inc --addtag imgbased:data --addtag imgbased:incomplete
+  t data-inc imgbase data --add /srv/inc
+  for d in /srv/half /srv/inc; do findmnt -no SOURCE "$d" >>"$O/data-rerun-src" 2>&1 || echo "$d not mounted" >>"$O/data-rerun-src"; done
   # The new image: Image-1.0-0's tree with its own changes.
   mkimage Image-1.0-0 3.0-0 /var/tmp/v3.raw
   echo 'issue: image v3' >/mnt/img/etc/issue
@@ -239,6 +245,10 @@ describe('imgbase update: a new image, the host\'s /etc and accounts carried (is
     const src = ['/dev/mapper/HostVG-data--home', '/dev/mapper/HostVG-data--var--lib--updata'];
     expect(f('data-src-after').split('\n')).toEqual(src);
     expect(f('data-src-back').split('\n')).toEqual(src);
+    expect(rc('data-half')).toBe(0);
+    expect(f('data-half.err')).toMatch(/an interrupted data --add\): only adding its line and mounting it/);
+    expect(rc('data-inc')).toBe(0);
+    expect(f('data-rerun-src').split('\n')).toEqual(['/dev/mapper/HostVG-data--srv--half', '/dev/mapper/HostVG-data--srv--inc']);
     expect(f('notes-after')).toBe('upalice 12');
     expect(f('state-after')).toBe('app state v1');
     expect(f('from-v3-back')).toBe('written on v3');
