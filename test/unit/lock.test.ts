@@ -69,40 +69,29 @@ describe('lock', () => {
     await expect(take(0.5)).rejects.toBeInstanceOf(BusyError);
   });
 
-  it('three takers of one stale dir: one after the other, never two at once', async () => {
+  /** `n` commands race for one stale lock, each holding it `holdMs`; resolves to the most ever inside at once. */
+  async function race(n: number, holdMs: number, timeoutS: number): Promise<number> {
     let inside = 0;
     let most = 0;
     const one = () =>
-      withLock(
-        async () => {
-          most = Math.max(most, ++inside);
-          await new Promise((r) => setTimeout(r, 50));
-          inside--;
-        },
-        { dir, timeoutS: 5 },
-      );
-    await held('', 10); // both start by taking over the same stale dir
-    await Promise.all([one(), one(), one()]);
-    expect(most).toBe(1);
+      withLock(async () => {
+        most = Math.max(most, ++inside);
+        await new Promise((r) => setTimeout(r, holdMs));
+        inside--;
+      }, { dir, timeoutS });
+    await held('', 10); // all start by taking over the same stale dir
+    await Promise.all(Array.from({ length: n }, one));
+    return most;
+  }
+
+  it('three takers of one stale dir: one after the other, never two at once', async () => {
+    expect(await race(3, 50, 5)).toBe(1);
     expect(await readdir(root)).toEqual([]);
   });
 
   it('many takers of one stale dir, many times: never two at once, never an error', async () => {
     for (let round = 0; round < 8; round++) {
-      let inside = 0;
-      let most = 0;
-      const one = () =>
-        withLock(
-          async () => {
-            most = Math.max(most, ++inside);
-            await new Promise((r) => setTimeout(r, 5));
-            inside--;
-          },
-          { dir, timeoutS: 10 },
-        );
-      await held('', 10);
-      await Promise.all(Array.from({ length: 6 }, one));
-      expect(most).toBe(1);
+      expect(await race(6, 5, 10)).toBe(1);
       expect(await readdir(root)).toEqual([]);
     }
   }, 30_000);
