@@ -1,7 +1,7 @@
 // imgbase data: data volumes (core/data): list them, or make a path one (core/plans/data).
 import { readFile, stat } from 'node:fs/promises';
 import { UsageError } from '../core/errors';
-import { dataVolumes } from '../core/data';
+import { dataVolumes, validateDataPath } from '../core/data';
 import { planDataAdd } from '../core/plans/data';
 import { formatSize, parseSize } from '../core/space';
 import { run } from '../adapters/exec';
@@ -70,7 +70,8 @@ async function add(path: string, name: string | undefined, size: number | undefi
       name,
       sizeBytes: size ?? root?.sizeBytes ?? 10 * 2 ** 30,
       fsType,
-      current: validPath(path) ? await current(path) : null,
+      // Only a path the planner accepts is looked at (du on /var or /proc would be slow or meaningless).
+      current: validateDataPath(path) === null ? await current(path) : null,
       mountedFrom: mounted.exitCode === 0 ? mounted.stdout.trim() : null,
       fstab: { file: FSTAB, text: await readFile(FSTAB, 'utf8').catch(() => null) },
     });
@@ -78,9 +79,4 @@ async function add(path: string, name: string | undefined, size: number | undefi
     if (!g.dryRun) console.log(`${path} is now data volume ${input.inv.vg}/${plan.lv}, mounted by ${FSTAB} in this and every later layer`);
     return 0;
   }, { timeoutS });
-}
-
-/** Only a path the planner accepts is looked at (du on "/" or /proc would be slow or meaningless). */
-function validPath(path: string): boolean {
-  return /^(\/[A-Za-z0-9._+-]+)+$/.test(path);
 }
