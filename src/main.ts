@@ -23,6 +23,7 @@ const VERBS: Record<string, Verb> = {
   data: { usage: async () => (await import('./cli/data')).usage, run: async (a, g) => (await import('./cli/data')).dataCommand(a, g) },
   gc: { usage: async () => (await import('./cli/gc')).usage, run: async (a, g) => (await import('./cli/gc')).gcCommand(a, g) },
   rollback: { usage: async () => (await import('./cli/rollback')).usage, run: async (a, g) => (await import('./cli/rollback')).rollbackCommand(a, g) },
+  install: { usage: async () => (await import('./cli/install')).usage, run: async (a, g) => (await import('./cli/install')).installCommand(a, g) },
   hooks: { usage: async () => (await import('./cli/hooks')).usage, run: async (a, g) => (await import('./cli/hooks')).hooksCommand(a, g) },
 };
 
@@ -42,6 +43,7 @@ verbs:
   gc       remove old bases (keep-bases in /etc/imgbased/imgbased.conf, pinned ones kept)
   data     data volumes: paths every layer shares (--add PATH)
   hooks    lifecycle hooks: --list what runs for each event
+  install  make a blank disk an image-based host from an image (BIOS or UEFI)
 
 'imgbase <verb> --help' describes a verb. Exit status: 0 ok, 1 failed (or check: degraded), 2 usage error,
 3 not found, 4 busy (lock held or in use), 5 done but a post- hook failed.`;

@@ -18,6 +18,8 @@ import { checkFs, copyDirInto, makeFs, newFilesystemUuid, withMounted } from './
 import { copyImageSparse, growFs } from './image';
 import { runHook } from './hooks';
 import { applyEtc, writeAccountFiles } from './etc-tree';
+import { buildInitrd, copyIn } from './initrd';
+import { diskStep } from './disk';
 import { copyKernel } from './kernel';
 import { log } from './log';
 import * as lvm from './lvm';
@@ -127,6 +129,12 @@ async function perform(s: Step, opts: ApplyOptions): Promise<Undo | null> {
         if (next !== text) await atomicWrite(path, next);
       });
       return null;
+    case 'fstab-line':
+      await withMounted(lvm.lvPath(s.vg, s.lv), async (dir) => {
+        const path = `${dir}/etc/fstab`;
+        await atomicWrite(path, withFstabLine((await readFile(path, 'utf8').catch(() => null)) ?? '', s.line));
+      });
+      return null;
     case 'carry-etc':
       await withMounted(lvm.lvPath(s.vg, s.lv), async (dir) => {
         for (const n of await applyEtc(s.actions, s.from, join(dir, 'etc'))) opts.note?.(`/etc/${n.path}: ${n.note}`);
@@ -135,6 +143,9 @@ async function perform(s: Step, opts: ApplyOptions): Promise<Undo | null> {
       return null;
     case 'write-accounts':
       await withMounted(lvm.lvPath(s.vg, s.lv), (dir) => writeAccountFiles(join(dir, 'etc'), s.files));
+      return null;
+    case 'build-initrd':
+      await buildInitrd(s);
       return null;
     case 'mkfs':
       await makeFs(lvm.lvPath(s.vg, s.lv), s.fsType);
@@ -189,6 +200,24 @@ async function perform(s: Step, opts: ApplyOptions): Promise<Undo | null> {
       return null;
     case 'hook':
       await runHookStep(s);
+      return null;
+    case 'wipe-disk': case 'partition': case 'mkfs-dev': case 'pv-create': case 'vg-create': case 'pool-create': case 'grub-install':
+      await diskStep(s);
+      return null;
+    case 'fstab-write':
+      await withMounted(lvm.lvPath(s.vg, s.lv), (dir) => atomicWrite(`${dir}/etc/fstab`, s.content));
+      return null;
+    case 'copy-in':
+      await withMounted(lvm.lvPath(s.vg, s.lv), (dir) => copyIn(dir, s.files));
+      return null;
+    case 'mount-dev':
+      await mkdir(s.path, { recursive: true });
+      await run('mount', [s.dev, s.path]);
+      return async () => {
+        await run('umount', [s.path]);
+      };
+    case 'umount':
+      await run('umount', [s.path]);
       return null;
   }
 }

@@ -1,6 +1,8 @@
 // Filesystem images for `base --add --from`: identify, size, and copy so only used blocks reach the thin pool.
-import { open, stat } from 'node:fs/promises';
+import { open, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { UsageError } from '../core/errors';
+import { baseNameFromOsRelease } from '../core/update/image-name';
 import { run } from './exec';
 import { fsType, withMounted } from './fs';
 
@@ -107,4 +109,13 @@ export async function growFs(dev: string): Promise<void> {
   } else if (type === 'xfs') {
     await withMounted(dev, (dir) => run('xfs_growfs', [dir]).then(() => undefined));
   }
+}
+
+/** The base name an image tree gives itself (os-release: IMAGE_ID/ID and IMAGE_VERSION/VERSION_ID), unless given. */
+export async function baseNameOfTree(dir: string, given: string | undefined, verb: string): Promise<string> {
+  if (given !== undefined) return given;
+  const osRelease = (await readFile(join(dir, 'etc/os-release'), 'utf8').catch(() => null)) ?? (await readFile(join(dir, 'usr/lib/os-release'), 'utf8').catch(() => ''));
+  const n = baseNameFromOsRelease(osRelease);
+  if ('error' in n) throw new UsageError(`${verb}: ${n.error}`);
+  return n.name;
 }

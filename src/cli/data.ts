@@ -2,7 +2,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { UsageError } from '../core/errors';
 import { dataVolumes, validateDataPath } from '../core/data';
-import { planDataAdd } from '../core/plans/data';
+import { planDataAdd, type DataAddRequest } from '../core/plans/data';
 import { formatSize, parseSize } from '../core/space';
 import { run } from '../adapters/exec';
 import { withLock } from '../adapters/lock';
@@ -53,9 +53,24 @@ async function list(g: GlobalOpts): Promise<number> {
 async function current(path: string): Promise<{ usedBytes: number } | null> {
   const st = await stat(path).catch(() => null);
   if (!st) return null;
-  if (!st.isDirectory()) throw new UsageError(`data --add: ${path} is not a directory`);
+  if (!st.isDirectory()) throw new UsageError(`${path} is not a directory, so it cannot be a data volume`);
   const du = await run('du', ['-sxb', path]);
   return { usedBytes: Number(du.stdout.split(/\s/)[0]) || 0 };
+}
+
+/** A data volume request for `path` as this system has it now (data --add, layout --init --data). */
+export async function readDataRequest(path: string, name: string | undefined, sizeBytes: number): Promise<DataAddRequest> {
+  const mounted = await run('findmnt', ['-no', 'SOURCE', '--mountpoint', path], { allowFail: true });
+  return {
+    path,
+    name,
+    sizeBytes,
+    fsType: (await run('findmnt', ['-no', 'FSTYPE', '/'])).stdout.trim(),
+    // Only a path the planner accepts is looked at (du on /var or /proc would be slow or meaningless).
+    current: validateDataPath(path) === null ? await current(path) : null,
+    mountedFrom: mounted.exitCode === 0 ? mounted.stdout.trim() : null,
+    fstab: { file: FSTAB, text: await readFile(FSTAB, 'utf8').catch(() => null) },
+  };
 }
 
 async function add(path: string, name: string | undefined, size: number | undefined, g: GlobalOpts, timeoutS: number): Promise<number> {
@@ -63,18 +78,7 @@ async function add(path: string, name: string | undefined, size: number | undefi
     const input = await readSnapshots();
     requireLayout(input.inv);
     const root = await runningLv(input.inv);
-    const fsType = (await run('findmnt', ['-no', 'FSTYPE', '/'])).stdout.trim();
-    const mounted = await run('findmnt', ['-no', 'SOURCE', '--mountpoint', path], { allowFail: true });
-    const plan = planDataAdd(input, {
-      path,
-      name,
-      sizeBytes: size ?? root?.sizeBytes ?? 10 * 2 ** 30,
-      fsType,
-      // Only a path the planner accepts is looked at (du on /var or /proc would be slow or meaningless).
-      current: validateDataPath(path) === null ? await current(path) : null,
-      mountedFrom: mounted.exitCode === 0 ? mounted.stdout.trim() : null,
-      fstab: { file: FSTAB, text: await readFile(FSTAB, 'utf8').catch(() => null) },
-    });
+    const plan = planDataAdd(input, await readDataRequest(path, name, size ?? root?.sizeBytes ?? 10 * 2 ** 30));
     await execute(plan, g);
     if (!g.dryRun) console.log(`${path} is now data volume ${input.inv.vg}/${plan.lv}, mounted by ${FSTAB} in this and every later layer`);
     return 0;

@@ -13,11 +13,12 @@ import { dmName } from '../core/dm';
 import { withLock } from '../adapters/lock';
 import { chooseAction, lockTimeout, optValue, parseVerbArgs, printJson, type GlobalOpts } from './args';
 import { loadInventory, noPositional, requireLayout } from './context';
+import { readDataRequest } from './data';
 import { execute, readSnapshots } from './plan-run';
 import { resolveSource } from './source';
 
 export const usage = `usage: imgbase layout [--bases | --layers | --free-space [--units b|k|m|g|t|h]] [--json]
-       imgbase layout --init NVR --from SRC [--dry-run]
+       imgbase layout --init NVR --from SRC [--data PATH]... [--dry-run]
 
 Without options, prints the tree of bases with their layers.
   --bases            list bases, oldest first
@@ -25,15 +26,21 @@ Without options, prints the tree of bases with their layers.
   --free-space       free space in the thin pool (--units, default h)
   --init NVR         turn this host into an imgbased layout: base NVR from SRC, first layer NVR+1
   --from SRC         the existing thin root LV: a mount point (/), a /dev path, or VG/LV
+  --data PATH        also make PATH (e.g. /home, /var/lib/libvirt) a data volume: a thin LV holding what is in PATH
+                     now, mounted on PATH by a line in the base's /etc/fstab, so by every layer ('imgbase data --help')
   --json             machine-readable output
   --dry-run          print what --init would do, change nothing`;
 
 export async function layoutCommand(argv: string[], g: GlobalOpts): Promise<number> {
-  const args = parseVerbArgs(argv, { verb: 'layout', boolean: ['bases', 'layers', 'free-space'], string: ['init', 'from', 'units'], usage });
+  const args = parseVerbArgs(argv, { verb: 'layout', boolean: ['bases', 'layers', 'free-space'], string: ['init', 'from', 'units', 'data'], usage });
   noPositional(args, 'layout');
   const action = chooseAction(args, ['init', 'bases', 'layers', 'free-space'], 'layout');
-  if (action === 'init') return init(optValue(args, 'init', 'layout')!, optValue(args, 'from', 'layout'), g, lockTimeout(args));
-  if (args.from !== undefined) throw new UsageError('layout: --from only goes with --init');
+  const data = ([] as unknown[]).concat(args.data ?? []).map((d) => {
+    if (typeof d !== 'string' || d === '') throw new UsageError('layout: --data needs a path');
+    return d;
+  });
+  if (action === 'init') return init(optValue(args, 'init', 'layout')!, optValue(args, 'from', 'layout'), data, g, lockTimeout(args));
+  if (args.from !== undefined || data.length) throw new UsageError('layout: --from and --data only go with --init');
   const inv = await loadInventory();
   const layout = requireLayout(inv);
   if (action === 'free-space') {
@@ -76,7 +83,7 @@ export function renderTree(inv: Inventory): string {
   return lines.length ? `${lines.join('\n')}\n` : '';
 }
 
-async function init(nvr: string, from: string | undefined, g: GlobalOpts, timeoutS: number): Promise<number> {
+async function init(nvr: string, from: string | undefined, dataPaths: string[], g: GlobalOpts, timeoutS: number): Promise<number> {
   const bad = validateBaseName(nvr);
   if (bad) throw new UsageError(`layout --init: ${bad}`);
   if (!from) throw new UsageError('layout --init needs --from SRC (the thin root LV: /, /dev/VG/LV or VG/LV)');
@@ -87,12 +94,15 @@ async function init(nvr: string, from: string | undefined, g: GlobalOpts, timeou
     }
     // The base is a snapshot of the running root: its kernel is read from the live tree now, copied from the base later.
     const running = (await rootDmName()) === dmName(src.vg, src.name);
+    // A data volume is filled from what is at PATH here: that must be the tree the base is made of.
+    if (dataPaths.length && !running) throw new UsageError(`layout --init --data: ${src.vg}/${src.name} is not the running root, and --data copies from the running system`);
     const probe = running
       ? { fsType: await fsType(lvPath(src.vg, src.name)), kernel: await probeRunningRoot(src.vg, nvr, DEFAULT_BOOT_DIR) }
       : await probeLv(src.vg, src.name, src.active, DEFAULT_BOOT_DIR);
     if (probe.kernel) probe.kernel = { ...probe.kernel, lv: nvr };
     const input = await readSnapshots({ vg: src.vg, known: new Map([[nvr, probe]]) });
-    const plan = planLayoutInit(input, { vg: src.vg, pool: src.pool, source: src.name, nvr });
+    const data = await Promise.all(dataPaths.map((p) => readDataRequest(p, undefined, src.sizeBytes)));
+    const plan = planLayoutInit(input, { vg: src.vg, pool: src.pool, source: src.name, nvr, data });
     await execute(plan, g);
     if (!g.dryRun) console.log(`initialised ${src.vg}: base ${nvr}, layer ${plan.layer}; boot ${plan.layer} to use it`);
     return 0;

@@ -8,13 +8,14 @@ import { findLayer } from '../core/inventory';
 import { planUpdate } from '../core/plans/update';
 import { mergeAccounts, type AccountClash, type AccountFile } from '../core/update/accounts';
 import { mergeEtc, type EtcMerge } from '../core/update/etc-merge';
-import { baseNameFromOsRelease } from '../core/update/image-name';
+import type { InitrdBuild } from '../core/update/initrd';
 import { describeReport, parseUpdateReport, UPDATE_REPORT } from '../core/update/report';
 import { badLayers, menuDefault } from '../core/boot-state';
 import { compareLayerNames, validateBaseName } from '../core/naming';
 import { listEtc, readAccountFiles } from '../adapters/etc-tree';
 import { withMounted } from '../adapters/fs';
-import { withImage, type ImageInfo } from '../adapters/image';
+import { initrdNeed } from '../adapters/initrd';
+import { baseNameOfTree, withImage, type ImageInfo } from '../adapters/image';
 import { treeKernelSource } from '../adapters/kernel';
 import { withLock } from '../adapters/lock';
 import { log } from '../adapters/log';
@@ -40,15 +41,13 @@ gshadow are merged by name. Nothing changes when any step fails. Then old bases 
 const ACCOUNT_FILES: AccountFile[] = ['passwd', 'group', 'shadow', 'gshadow'];
 
 /** What the image's tree says: its name, kernel and /etc (read while it is mounted). */
-async function readImage(vg: string, dir: string, name: string | undefined): Promise<{ name: string; etc: Awaited<ReturnType<typeof listEtc>>; accounts: Record<AccountFile, string>; kernel: Awaited<ReturnType<typeof treeKernelSource>> }> {
-  let base = name;
-  if (base === undefined) {
-    const osRelease = (await readFile(join(dir, 'etc/os-release'), 'utf8').catch(() => null)) ?? (await readFile(join(dir, 'usr/lib/os-release'), 'utf8').catch(() => ''));
-    const n = baseNameFromOsRelease(osRelease);
-    if ('error' in n) throw new UsageError(`update: ${n.error}`);
-    base = n.name;
-  }
-  return { name: base, etc: await listEtc(join(dir, 'etc')), accounts: await readAccountFiles(join(dir, 'etc')), kernel: await treeKernelSource(vg, base, dir) };
+async function readImage(vg: string, dir: string, name: string | undefined): Promise<{
+  name: string; etc: Awaited<ReturnType<typeof listEtc>>; accounts: Record<AccountFile, string>;
+  kernel: Awaited<ReturnType<typeof treeKernelSource>>; initrd: InitrdBuild | undefined;
+}> {
+  const base = await baseNameOfTree(dir, name, 'update');
+  const kernel = await treeKernelSource(vg, base, dir);
+  return { name: base, etc: await listEtc(join(dir, 'etc')), accounts: await readAccountFiles(join(dir, 'etc')), kernel, initrd: kernel ? await initrdNeed('update', dir, kernel) : undefined };
 }
 
 /** The old image's /etc: the running layer's base, mounted read-only (activated for the read when it was not). */
@@ -144,6 +143,7 @@ export async function updateCommand(argv: string[], g: GlobalOpts): Promise<numb
         name: next.name, img,
         carry: { from: '/etc', actions: merge.actions, conflicts: merge.conflicts.length },
         accounts,
+        initrd: next.initrd,
         report: { at: new Date().toISOString(), image: from, from: running.name, carried: merge.carried, conflicts: merge.conflicts, accounts: summary },
       });
       const lines = report(merge, clashes, summary);

@@ -39,6 +39,8 @@ export type Step =
   | { kind: 'grow-fs'; vg: string; lv: string }
   | { kind: 'new-fs-uuid'; vg: string; lv: string }
   | { kind: 'fstab-root'; vg: string; lv: string }
+  /** A line appended to the LV's /etc/fstab (a data volume of layout --init, in the base every layer starts from). */
+  | { kind: 'fstab-line'; vg: string; lv: string; line: string }
   /**
    * The admin's /etc changes (core/update/etc-merge), replayed into the new layer; `from` is the live /etc. The
    * report (JSON) is written to the layer's UPDATE_REPORT.
@@ -46,6 +48,11 @@ export type Step =
   | { kind: 'carry-etc'; vg: string; lv: string; from: string; actions: EtcAction[]; conflicts: number; report: string }
   /** passwd, group, shadow, gshadow merged by name (core/update/accounts), written into the new layer. */
   | { kind: 'write-accounts'; vg: string; lv: string; files: Partial<Record<AccountFile, string>> }
+  /**
+   * The layer's own dracut, in a chroot of it, builds the initramfs of kernel `version` into `out` (relative to the
+   * layer's root), with imgbased's module added; `install`: host paths copied into the layer first (core/update/initrd).
+   */
+  | { kind: 'build-initrd'; vg: string; lv: string; version: string; out: string; install: string[] }
   /** A new filesystem on a new LV (a data volume). */
   | { kind: 'mkfs'; vg: string; lv: string; fsType: string }
   /** The contents of `from` (on the running system) copied into the LV, owners, modes, links and xattrs kept. */
@@ -67,6 +74,25 @@ export type Step =
   | { kind: 'remove-kernel-files'; dir: string; files: string[] | 'all' }
   /** Flush /boot to disk (syncfs); on XFS also freeze + thaw, so GRUB (which never replays a journal) sees the files. */
   | { kind: 'settle-boot'; dir: string; xfs: boolean }
+  // A new disk (imgbase install): none can be undone; the VG gets its imgbased tag only as the plan's last step,
+  // so a disk an install stopped on is never a layout (install --wipe starts over).
+  | { kind: 'wipe-disk'; disk: string }
+  /** sfdisk's input (core/install partitionLayout). */
+  | { kind: 'partition'; disk: string; script: string }
+  /** uuid: chosen before planning (the fstab names it); for vfat its volume id, XXXX-XXXX. */
+  | { kind: 'mkfs-dev'; dev: string; fsType: string; label: string; uuid: string }
+  | { kind: 'pv-create'; dev: string }
+  | { kind: 'vg-create'; vg: string; pv: string }
+  | { kind: 'pool-create'; vg: string; name: string; size: { bytes: number } | { percent: number }; metadataBytes: number; tags: string[] }
+  /** The LV's /etc/fstab replaced by `content`. */
+  | { kind: 'fstab-write'; vg: string; lv: string; content: string }
+  /** Host paths copied into the LV where it lacks them (imgbased's own files, for an image without them). */
+  | { kind: 'copy-in'; vg: string; lv: string; files: string[] }
+  /** A device mounted on `path` (made when missing); unmounted again by `umount`. */
+  | { kind: 'mount-dev'; dev: string; path: string }
+  | { kind: 'umount'; path: string }
+  /** The layer's own GRUB, in a chroot of it with the disk's /boot (and ESP): grub-install, then grub-mkconfig. */
+  | { kind: 'grub-install'; vg: string; lv: string; disk: string; boot: string; esp: string | null; firmware: 'bios' | 'uefi' }
   // Hooks (core/hooks): pre- hooks come first and abort the command; post- hooks come last and keep the work.
   | {
       kind: 'hook'; event: string; phase: 'pre' | 'post'; name: string; path: string; env: Record<string, string>;
@@ -83,12 +109,15 @@ export type StepKind = Step['kind'];
  */
 export function undoClass(s: Step): 'undo' | 'inside' | 'forward' {
   switch (s.kind) {
-    case 'copy-image': case 'grow-fs': case 'new-fs-uuid': case 'fstab-root': case 'carry-etc': case 'write-accounts':
-    case 'mkfs': case 'copy-dir': case 'deactivate': case 'settle-boot':
+    case 'copy-image': case 'grow-fs': case 'new-fs-uuid': case 'fstab-root': case 'fstab-line': case 'carry-etc':
+    case 'write-accounts': case 'build-initrd': case 'mkfs': case 'copy-dir': case 'deactivate': case 'settle-boot':
     case 'remove-temp': case 'grub-mkconfig': case 'hook':
       return 'inside';
     case 'remove-lv': case 'remove-kernel-files':
+    case 'wipe-disk': case 'partition': case 'mkfs-dev': case 'pv-create': case 'vg-create': case 'pool-create':
       return 'forward';
+    case 'fstab-write': case 'copy-in': case 'umount': case 'grub-install':
+      return 'inside';
     default:
       return 'undo';
   }
@@ -105,8 +134,8 @@ export function touches(s: Step): string[] {
     case 'snapshot': return [lv(s.vg, s.name)];
     case 'thin-lv': return [lv(s.vg, s.name)];
     case 'lv-tag': case 'lv-untag': case 'activate': case 'deactivate': case 'read-only': case 'remove-lv':
-    case 'copy-image': case 'grow-fs': case 'new-fs-uuid': case 'fstab-root': case 'carry-etc': case 'write-accounts':
-    case 'mkfs': case 'copy-dir':
+    case 'copy-image': case 'grow-fs': case 'new-fs-uuid': case 'fstab-root': case 'fstab-line': case 'carry-etc':
+    case 'write-accounts': case 'build-initrd': case 'mkfs': case 'copy-dir':
       return [lv(s.vg, s.lv)];
     case 'fstab-add': return [s.file];
     case 'mount': return [lv(s.vg, s.lv), s.path];
@@ -117,6 +146,14 @@ export function touches(s: Step): string[] {
     case 'remove-kernel-files': return s.files === 'all' ? [s.dir] : s.files.map((f) => `${s.dir}/${f}`);
     case 'settle-boot': return [s.dir];
     case 'hook': return [s.path, ...(s.newRoot ? [lv(s.newRoot.vg, s.newRoot.lv)] : [])];
+    case 'wipe-disk': case 'partition': return [s.disk];
+    case 'mkfs-dev': case 'pv-create': return [s.dev];
+    case 'vg-create': return [`VG ${s.vg}`, s.pv];
+    case 'pool-create': return [lv(s.vg, s.name)];
+    case 'fstab-write': case 'copy-in': return [lv(s.vg, s.lv)];
+    case 'mount-dev': return [s.dev, s.path];
+    case 'umount': return [s.path];
+    case 'grub-install': return [s.disk, s.boot, ...(s.esp ? [s.esp] : []), lv(s.vg, s.lv)];
   }
 }
 
@@ -135,9 +172,12 @@ export function describeStep(s: Step): string {
     case 'grow-fs': return `grow the filesystem on ${lv(s.vg, s.lv)} to the LV size`;
     case 'new-fs-uuid': return `give ${lv(s.vg, s.lv)} a new filesystem UUID`;
     case 'fstab-root': return `point / in ${lv(s.vg, s.lv)}:/etc/fstab at /dev/${s.vg}/${s.lv}`;
+    case 'fstab-line': return `add "${s.line}" to ${lv(s.vg, s.lv)}:/etc/fstab`;
     case 'carry-etc':
       return `carry ${s.actions.length} change(s) of ${s.from} into ${lv(s.vg, s.lv)}:/etc${s.conflicts ? ` (${s.conflicts} conflict(s): the new image's version kept as .imgnew)` : ''}`;
     case 'write-accounts': return `write the merged ${Object.keys(s.files).join(', ')} into ${lv(s.vg, s.lv)}:/etc`;
+    case 'build-initrd':
+      return `build the initramfs of kernel ${s.version} into ${lv(s.vg, s.lv)}:/${s.out} with the layer's own dracut in a chroot${s.install.length ? ` (copied in first: ${s.install.join(', ')})` : ''}`;
     case 'mkfs': return `make an ${s.fsType} filesystem on ${lv(s.vg, s.lv)}`;
     case 'copy-dir': return `copy what is in ${s.from} into ${lv(s.vg, s.lv)}`;
     case 'fstab-add': return `add "${s.line}" to ${s.file}`;
@@ -153,6 +193,19 @@ export function describeStep(s: Step): string {
     case 'grubenv-unset': return `unset ${s.key} (${s.previous}) in ${s.file}`;
     case 'remove-kernel-files': return s.files === 'all' ? `remove kernel copies ${s.dir} (no entry uses them)` : `remove ${s.files.join(', ')} from ${s.dir} (no entry uses them)`;
     case 'settle-boot': return `flush ${s.dir} to disk${s.xfs ? ' (sync, XFS freeze + thaw)' : ' (sync)'}`;
+    case 'wipe-disk': return `erase every partition table and filesystem signature on ${s.disk} (wipefs)`;
+    case 'partition': return `write a GPT to ${s.disk}: ${s.script.trim().split('\n').slice(1).map((l) => /name="([^"]+)"/.exec(l)?.[1] ?? '?').join(', ')}`;
+    case 'mkfs-dev': return `make ${/^[aeiou]/.test(s.fsType) ? 'an' : 'a'} ${s.fsType} filesystem labelled ${s.label} on ${s.dev}`;
+    case 'pv-create': return `make ${s.dev} an LVM physical volume`;
+    case 'vg-create': return `create VG ${s.vg} on ${s.pv}`;
+    case 'pool-create':
+      return `create thin pool ${lv(s.vg, s.name)} (${'bytes' in s.size ? `${s.size.bytes} bytes` : `${s.size.percent} % of the free space`}, metadata ${s.metadataBytes} bytes) [${s.tags.join(',')}]`;
+    case 'fstab-write': return `write ${lv(s.vg, s.lv)}:/etc/fstab for this disk`;
+    case 'copy-in': return `copy ${s.files.join(', ')} into ${lv(s.vg, s.lv)} (the image lacks them)`;
+    case 'mount-dev': return `mount ${s.dev} on ${s.path}`;
+    case 'umount': return `unmount ${s.path}`;
+    case 'grub-install':
+      return `install GRUB (${s.firmware === 'bios' ? 'i386-pc, into the BIOS boot partition' : 'x86_64-efi, removable path on the ESP'}) on ${s.disk} with ${lv(s.vg, s.lv)}'s own GRUB in a chroot, then grub-mkconfig`;
     case 'hook': return `run ${s.event} hook ${s.path}${s.newRoot ? ` with ${lv(s.newRoot.vg, s.newRoot.lv)} mounted as IMGBASED_NEW_ROOT` : ''}`;
   }
 }

@@ -14,6 +14,7 @@ import {
 } from '../../src/core/plans/verbs';
 import { describeStep, renderPlan, rewriteFstabRoot, touches, type KernelSource, type Step } from '../../src/core/steps';
 import { applyPlan } from '../../src/adapters/apply';
+import type { DataAddRequest } from '../../src/core/plans/data-volume';
 import {
   STUB_CFG, VG, kernelsOf, kinds, layoutRecords, lv, makeBoot, planInput, recorder, syncBoot, tempDirs, type BootDir,
 } from './helpers/plan-fixtures';
@@ -241,6 +242,31 @@ describe('plans in detail', () => {
       'snapshot', 'activate', 'new-fs-uuid', 'deactivate', 'read-only', 'snapshot', 'activate', 'new-fs-uuid', 'fstab-root', 'deactivate',
       'copy-kernel', 'lv-untag', 'lv-untag', 'write-entry', 'write-menu', 'grub-mkconfig', 'settle-boot',
     ]);
+  });
+
+  it('layout --init --data: the volume made and filled first, its line in the base, completed before base and layer', () => {
+    const req = (path: string, o: Partial<DataAddRequest> = {}): DataAddRequest => ({
+      path, sizeBytes: 8 * GiB, fsType: 'ext4', current: { usedBytes: 4096 }, mountedFrom: null, fstab: { file: '/etc/fstab', text: 'UUID=x / ext4 defaults 0 1\n' }, ...o,
+    });
+    const plan = planLayoutInit(fresh, { vg: VG, pool: 'pool', source: 'root', nvr: NVR, data: [req('/home')] });
+    const k = kinds(plan.steps);
+    expect(k.slice(k.indexOf('remove-lv') + 1, k.indexOf('read-only') + 1)).toEqual([
+      'thin-lv', 'activate', 'mkfs', 'copy-dir', 'snapshot', 'activate', 'new-fs-uuid', 'fstab-line', 'deactivate', 'read-only',
+    ]);
+    expect(plan.steps).toContainEqual({ kind: 'fstab-line', vg: VG, lv: NVR, line: `/dev/${VG}/data-home /home ext4 defaults 0 2` });
+    const untags = plan.steps.filter((s) => s.kind === 'lv-untag').map((s) => (s as { lv: string }).lv);
+    expect(untags).toEqual(['data-home', NVR, `${NVR}+1`]);
+    // Refused before any step, like data --add: an image-owned path, a path given twice, a mount point, an fstab line.
+    const refused = (data: DataAddRequest[]): unknown => planLayoutInit(fresh, { vg: VG, pool: 'pool', source: 'root', nvr: NVR, data });
+    expect(() => refused([req('/var')])).toThrow(/^layout --init --data: \/var holds the image's package database/);
+    expect(() => refused([req('/home'), req('/home')])).toThrow(/\/home given twice/);
+    expect(() => refused([req('/home', { mountedFrom: '/dev/vdb1' })])).toThrow(/already a mount point/);
+    expect(() => refused([req('/home', { fstab: { file: '/etc/fstab', text: '/dev/vdb1 /home ext4 defaults 0 2\n' } })])).toThrow(/already mounts \/dev\/vdb1 on \/home/);
+    // A run cut after the volume was completed: the re-run uses it as it is.
+    const left = { ...fresh, records: [...fresh.records, lv('data-home', [TAGS.data])] };
+    const again = planLayoutInit(left, { vg: VG, pool: 'pool', source: 'root', nvr: NVR, data: [req('/home')] });
+    expect(again.steps.some((s) => s.kind === 'thin-lv')).toBe(false);
+    expect(again.steps).toContainEqual(expect.objectContaining({ kind: 'fstab-line', line: `/dev/${VG}/data-home /home ext4 defaults 0 2` }));
   });
 
   it('a foreign file named imgbased-<layer>.conf is never touched and is reported', async () => {

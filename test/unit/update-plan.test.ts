@@ -10,7 +10,8 @@ import { buildInventory, TAGS, type LvRecord } from '../../src/core/inventory';
 import type { PlanInput } from '../../src/core/plans/compose';
 import { planGc, planPin } from '../../src/core/plans/gc';
 import { planUpdate, type UpdateRequest } from '../../src/core/plans/update';
-import type { KernelSource } from '../../src/core/steps';
+import { renderPlan, type KernelSource } from '../../src/core/steps';
+import { initrdBuild } from '../../src/core/update/initrd';
 import { PIN_TAG } from '../../src/core/update/gc';
 import { describeReport, parseUpdateReport } from '../../src/core/update/report';
 import { STUB_CFG, kernelsOf, kinds, layoutRecords, lv, makeBoot, planInput, syncBoot, tempDirs } from './helpers/plan-fixtures';
@@ -85,6 +86,19 @@ describe('planUpdate', () => {
       "C-3-0+1 was made by 'imgbase update' at 2026-12-01T00:00:00.000Z from /var/tmp/c.img (base C-3-0), carrying the state of B-2-0+1:",
       '  /etc: 0 added, 1 changed, 0 removed here, carried; 0 conflict(s)',
     ]);
+  });
+
+  it("an image whose initramfs lacks our module: the layer's dracut builds one inside it, and /boot gets that one", () => {
+    const build = initrdBuild(newKernel.version, ['/usr/sbin/imgbase']);
+    const { steps, notes } = planUpdate(input(), { ...REQ, initrd: build });
+    const k = kinds(steps);
+    expect(k.slice(k.indexOf('fstab-root'), k.indexOf('fstab-root') + 3)).toEqual(['fstab-root', 'build-initrd', 'deactivate']);
+    expect(steps).toContainEqual({ kind: 'build-initrd', vg: 'HostVG', lv: 'C-3-0+1', version: newKernel.version, out: `boot/initrd.img-${newKernel.version}`, install: ['/usr/sbin/imgbase'] });
+    const copy = steps.find((s) => s.kind === 'copy-kernel' && s.owner === 'C-3-0') as Extract<typeof steps[number], { kind: 'copy-kernel' }>;
+    expect(copy.source).toMatchObject({ lv: 'C-3-0+1', initrd: { in: 'lv', path: build.out }, kernel: newKernel.kernel });
+    expect(k.indexOf('build-initrd')).toBeLessThan(k.indexOf('copy-kernel'));
+    expect(notes).toContain("the image's initramfs lacks imgbased's dracut module: C-3-0+1's own dracut builds one (in a chroot)");
+    expect(renderPlan(steps).join('\n')).toContain(`build the initramfs of kernel ${newKernel.version} into HostVG/C-3-0+1:/boot/initrd.img-${newKernel.version} with the layer's own dracut in a chroot (copied in first: /usr/sbin/imgbase)`);
   });
 
   it('a new image that sorts before the newest layer is pinned as the default', () => {

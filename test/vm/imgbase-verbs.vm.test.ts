@@ -46,10 +46,19 @@ t bad-init-nofrom imgbase layout --init Image-1.0-0
 t bad-init-notthin imgbase layout --init Image-1.0-0 --from /boot
 t bad-verb imgbase frobnicate
 t bad-opt imgbase layer --bogus
+t bad-init-data imgbase layout --init Image-1.0-0 --from / --data /var
 t dry-init imgbase layout --init Image-1.0-0 --from / --dry-run
 lvsnap >"$O/lvs-after-bad.json"
 
-t init imgbase layout --init Image-1.0-0 --from /
+# /srv/initdata becomes a data volume: its contents copied in, its fstab line in the base (so in every layer).
+mkdir -p /srv/initdata && echo 'kept by init' >/srv/initdata/f
+t init imgbase layout --init Image-1.0-0 --from / --data /srv/initdata
+lvs --noheadings -o lv_name,lv_tags HostVG/data-srv-initdata | xargs >"$O/initdata-lv" 2>&1
+mkdir -p /mnt/x
+for l in Image-1.0-0 Image-1.0-0+1; do
+  lvchange -ay -K "HostVG/$l" && mount -o ro "/dev/HostVG/$l" /mnt/x && echo "$l $(grep initdata /mnt/x/etc/fstab)"; umount /mnt/x; lvchange -an "HostVG/$l"
+done >"$O/initdata-fstab" 2>&1
+mount -o ro /dev/HostVG/data-srv-initdata /mnt/x && cat /mnt/x/f >"$O/initdata-f" 2>&1; umount /mnt/x
 t init-again imgbase layout --init Image-1.0-0 --from /
 t layout imgbase layout
 t layout-json imgbase layout --json
@@ -151,7 +160,7 @@ describe('imgbase verbs on real LVM thin', () => {
   });
 
   it('rejects bad input with one line, a non-zero exit and no change', () => {
-    for (const n of ['bad-init-name', 'bad-init-nonvr', 'bad-init-nofrom', 'bad-init-notthin', 'bad-verb', 'bad-opt']) {
+    for (const n of ['bad-init-name', 'bad-init-nonvr', 'bad-init-nofrom', 'bad-init-notthin', 'bad-verb', 'bad-opt', 'bad-init-data']) {
       expect(rc(n), n).toBe(2);
       expect(err(n).trim().split('\n'), n).toHaveLength(1);
     }
@@ -170,6 +179,14 @@ describe('imgbase verbs on real LVM thin', () => {
     expect(json('layers')).toEqual(['Image-1.0-0+1']);
     expect(out('free')).toMatch(/GiB|MiB/);
     expect(json<{ freeBytes: number }>('free-json').freeBytes).toBeGreaterThan(0);
+  });
+
+  it('layout --init --data: a data volume holding what was at the path, mounted by the base\'s fstab (so every layer\'s)', () => {
+    expect(err('bad-init-data')).toMatch(/^imgbase: layout --init --data: \/var holds the image's package database/);
+    expect(outFile(result, 'initdata-lv').trim()).toBe('data-srv-initdata imgbased:data');
+    const line = '/dev/HostVG/data-srv-initdata /srv/initdata ext4 defaults 0 2';
+    expect(outFile(result, 'initdata-fstab').trim().split('\n')).toEqual([`Image-1.0-0 ${line}`, `Image-1.0-0+1 ${line}`]);
+    expect(outFile(result, 'initdata-f').trim()).toBe('kept by init');
   });
 
   it('adds layers on the latest layer, on a base and on a layer, each with its own filesystem UUID', () => {

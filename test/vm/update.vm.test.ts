@@ -7,7 +7,9 @@
 //          os-release IMAGE_ID/IMAGE_VERSION); a clash refused; --dry-run; failures injected into an update of a
 //          small image (a sample of its steps), too little room; the update; reboot
 //   after  GRUB boots the new layer Image-3.0-0+1: everything carried, the conflict's .imgnew, v3's own changes;
-//          the layer was a try and is blessed; gc (a pinned base stays, unpinned it goes); rollback; reboot
+//          (v3 lacks imgbased: the update built its initramfs with v3's own dracut); the layer was a try and is
+//          blessed; updated again to a small image: its gc (the unpinned oldest base goes, a pinned one stays);
+//          rollback --to the old layer; reboot
 //   back   GRUB boots the old layer again, its /etc exactly as before the update
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { boot, expectDone, outFile, overlay, type BootResult } from './lab';
@@ -63,6 +65,15 @@ start)
   echo 'issue: image v3' >/mnt/img/etc/issue
   echo 'v3' >/mnt/img/etc/up-v3-new.conf
   useradd --root /mnt/img -r -u 990 -s /usr/sbin/nologin upv3svc
+  # v3 without imgbased: no binary, no dracut module, an initramfs without the module (update builds one).
+  kv=$(ls /mnt/img/usr/lib/modules | head -1)
+  rm -rf /mnt/img/usr/sbin/imgbase /mnt/img/usr/lib/dracut/modules.d/90imgbased /mnt/img/usr/lib/dracut/dracut.conf.d/90-imgbased.conf
+  rm -rf /var/tmp/ird && mkdir /var/tmp/ird && (cd /var/tmp/ird && lsinitrd --unpack "/mnt/img/boot/initrd.img-$kv" &&
+    find . -name 'imgbased*' -o -name imgbase -o -name '90-imgbased*' | xargs rm -rf &&
+    find . | cpio -o -H newc --quiet | gzip -1 >"/mnt/img/boot/initrd.img-$kv")
+  rm -rf /var/tmp/ird
+  cp "/mnt/img/boot/initrd.img-$kv" /var/tmp/stripped-initrd
+  lsinitrd "/mnt/img/boot/initrd.img-$kv" | grep -c imgbased-select.service >"$O/img-initrd-ours" 2>&1
   ls /mnt/img/boot >"$O/img-boot.txt"
   umount /mnt/img
   # A clash: an account added here with the uid v3's new system user has.
@@ -79,10 +90,20 @@ start)
   fault last "fail@$(grep -o '"n":' "$O/small-plan.out" | wc -l)"
   roomcases $IMG
   rm -f $IMG
+  # An initramfs without our module in an image without dracut to build one: refused, nothing changed.
+  cp /var/tmp/stripped-initrd /var/tmp/small-tree/boot/initrd.img-"$kv"
+  mkfs.ext4 -q -F -d /var/tmp/small-tree /var/tmp/nodracut.raw 400M
+  state >"$O/nodracut-ref"
+  t nodracut imgbase update --from /var/tmp/nodracut.raw
+  state >"$O/nodracut-state"
+  rm -rf /var/tmp/nodracut.raw /var/tmp/small-tree /var/tmp/stripped-initrd
   # Pinned, the oldest base survives the gc that follows the update (3 bases, keep-bases 2).
   t pin imgbase base --pin Image-1.0-0
   etcsum >"$O/etc-before.txt"
+  t0=$(date +%s)
   t update imgbase update --from /var/tmp/v3.raw
+  mark update-took "$(( $(date +%s) - t0 ))"
+  lsinitrd /boot/imgbased/Image-3.0-0/initrd.img-* | grep -c 'imgbased-select.service' >"$O/built-initrd-ours" 2>&1
   lvs --noheadings -o lv_name HostVG | xargs >"$O/lvs-after-update.txt"
   grub-editenv /boot/grub/grubenv list >"$O/env-after-update.txt"
   t ustatus-start imgbase update --status
@@ -92,6 +113,8 @@ after)
   mark root-after "$(running)"
   mark assess "$(waitassess)"
   imgbase boot --status --json >"$O/status-after.json" 2>&1
+  cp /run/imgbased/boot-status.json "$O/initrd-status.json" 2>&1
+  command -v imgbase >"$O/imgbase-path" 2>&1
   cat /etc/hostname >"$O/hostname"
   for f in up-added.conf motd issue issue.imgnew up-v3-new.conf; do
     if [ -e "/etc/$f" ]; then cat "/etc/$f" >"$O/etc-$f"; else echo ABSENT >"$O/etc-$f"; fi
@@ -118,13 +141,17 @@ after)
   echo 'written on v3' >/var/lib/updata/from-v3
   t check imgbase check
   t ustatus imgbase update --status
-  # Unpinned, gc removes it with its layers: not the running, default or last good layer's base.
+  # Updated again (to a small image): its gc removes the oldest base, unpinned now, with its layers; a pinned
+  # one stays (the rollback's target), and so do the running layer's and the new default's.
+  t pin2 imgbase base --pin Image-2.0-0
   t unpin imgbase base --unpin Image-1.0-0
   t gc-dry imgbase gc --dry-run
-  t gc imgbase gc
+  mksmall /var/tmp/v9.raw
+  t update2 imgbase update --from /var/tmp/v9.raw
+  rm -f /var/tmp/v9.raw
   lvs --noheadings -o lv_name HostVG | xargs >"$O/lvs-after-gc.txt"
   t check-gc imgbase check
-  t rollback imgbase rollback
+  t rollback imgbase rollback --to ${OLD_LAYER}
   goto back; sync; mark reboot after; echo b >/proc/sysrq-trigger; sleep 300 ;;
 back)
   mark root-back "$(running)"
@@ -146,9 +173,10 @@ describe('imgbase update: a new image, the host\'s /etc and accounts carried (is
     const lab = inject('lab');
     const layered = await ensureLayeredHost(lab);
     const disk = await overlay(layered.disk, 'update');
-    R = await boot({ name: 'update', disk, reboots: true, script: SCRIPT, timeoutS: 1800 });
+    R = await boot({ name: 'update', disk, reboots: true, script: SCRIPT, timeoutS: 2700 });
+    console.log(`update: the update with an initramfs build took ${R.markers['update-took']?.[0]} s`);
     expectDone(R);
-  }, 40 * 60_000);
+  }, 60 * 60_000);
 
   it('refuses an account id clash and changes nothing; --dry-run lists the plan and what it carries', () => {
     expect(R.markers['root-start']).toEqual([OLD_LAYER]);
@@ -176,19 +204,36 @@ describe('imgbase update: a new image, the host\'s /etc and accounts carried (is
     expect(rc('check')).toBe(0);
   });
 
-  it('gc: a pinned base stays; unpinned, the oldest base goes with its layers, never the running one\'s', () => {
+  it('gc: a pinned base stays through an update; updated again, the unpinned oldest goes with its layers, never the running or default one\'s', () => {
     expect(rc('pin')).toBe(0);
     expect(f('lvs-after-update.txt').split(' ')).toEqual(expect.arrayContaining(['Image-1.0-0', 'Image-2.0-0', NEW_BASE, NEW_LAYER]));
+    expect(rc('pin2')).toBe(0);
     expect(rc('unpin')).toBe(0);
     expect(rc('gc-dry')).toBe(0);
     expect(f('gc-dry.out')).toMatch(/remove HostVG\/Image-1\.0-0$/m);
-    expect(rc('gc')).toBe(0);
-    expect(f('gc.out')).toBe('removed base Image-1.0-0 and 2 layer(s)');
+    expect(rc('update2'), f('update2.err')).toBe(0);
+    expect(f('update2.out')).toContain('updated: base Image-9.0-0, layer Image-9.0-0+1 boots next');
+    expect(f('update2.out')).toContain('gc: removed base Image-1.0-0 and 2 layer(s)');
     const lvs = f('lvs-after-gc.txt').split(' ');
     expect(lvs).not.toContain('Image-1.0-0');
     expect(lvs).not.toContain('Image-1.0-0+1');
-    expect(lvs).toEqual(expect.arrayContaining(['Image-2.0-0', 'Image-2.0-0+1', NEW_BASE, NEW_LAYER]));
+    // Two bases besides the pinned one: the running layer's and the new default's.
+    expect(lvs.filter((l) => /^Image-[\d.]+-\d+$/.test(l)).sort()).toEqual(['Image-2.0-0', NEW_BASE, 'Image-9.0-0']);
+    expect(lvs).toEqual(expect.arrayContaining(['Image-2.0-0+1', NEW_LAYER, 'Image-9.0-0+1']));
     expect(rc('check-gc')).toBe(0);
+  });
+
+  it('an image without imgbased: the layer\'s own dracut builds an initramfs with our module, and it picks the layer at boot', () => {
+    expect(f('img-initrd-ours')).toBe('0');
+    expect(f('dry.out')).toMatch(/build the initramfs of kernel \S+ into HostVG\/Image-3\.0-0\+1:\/boot\/initrd\.img-\S+ with the layer's own dracut in a chroot \(copied in first: \/usr\/sbin\/imgbase, \/usr\/lib\/dracut\/modules\.d\/90imgbased, \/usr\/lib\/dracut\/dracut\.conf\.d\/90-imgbased\.conf\)/);
+    expect(f('update.err')).toContain("note: the image's initramfs lacks imgbased's dracut module: Image-3.0-0+1's own dracut builds one (in a chroot)");
+    expect(f('built-initrd-ours')).toBe('1');
+    expect(rc('nodracut')).toBe(2);
+    expect(f('nodracut.err')).toMatch(/^imgbase: update: the image's initramfs lacks imgbased's dracut module and the image holds no dracut to build one/);
+    expect(f('nodracut-state')).toBe(f('nodracut-ref'));
+    const st = JSON.parse(f('initrd-status.json')) as { booted: string; requested: string };
+    expect(st.booted).toBe(NEW_LAYER);
+    expect(f('imgbase-path')).toBe('/usr/sbin/imgbase');
   });
 
   it('update --status: before the reboot the new layer is pending; on it, what it carried', () => {

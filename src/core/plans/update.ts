@@ -10,9 +10,10 @@ import type { Step } from '../steps';
 import type { AccountFile } from '../update/accounts';
 import type { EtcAction } from '../update/etc-merge';
 import type { UpdateReport } from '../update/report';
+import { builtSource, type InitrdBuild } from '../update/initrd';
 import { armNewLayer, bootableStates, newestUsable } from './boot-verbs';
 import { compose, type Plan, type PlanInput } from './compose';
-import { checkRoom, layout, type ImageFill } from './verbs';
+import { checkRoom, imageBaseCreate, layout, type ImageFill } from './verbs';
 
 export interface UpdateRequest {
   /** The new base's name (from the image's os-release, or --name). */
@@ -23,6 +24,8 @@ export interface UpdateRequest {
   /** What the layer will record about its making (core/update/report), less what only the plan knows. */
   report: Omit<UpdateReport, 'base' | 'layer'>;
   accounts: Partial<Record<AccountFile, string>>;
+  /** Set when the image's initramfs lacks imgbased's module: the layer's own dracut builds one (core/update/initrd). */
+  initrd?: InitrdBuild;
 }
 
 /** What update checks before anything else: the name is free, there is a running layer to carry from, room. */
@@ -50,16 +53,14 @@ export function planUpdate(input: PlanInput, req: UpdateRequest): Plan & { layer
   // The new layer is the default from now on: by being the newest, or pinned when it sorts before another.
   const current = newestUsable(bootableStates(input), new Set());
   const newest = current === null || compareLayerNames(current, layer) < 0;
+  const kernel = input.kernels.get(name)!;
+  const build = req.initrd;
   const env: Step[] = file ? [...armNewLayer(input, layer), ...defaultSteps(file, layer, newest ? layer : current)] : [];
-  const plan = compose(input, {
+  const planInput = build ? { ...input, kernels: new Map([...input.kernels, [name, builtSource(kernel, layer, build)]]) } : input;
+  const plan = compose(planInput, {
     vg,
     create: [
-      { kind: 'thin-lv', vg, pool: pool.name, name, sizeBytes: img.fsSizeBytes, tags: [TAGS.base, TAGS.incomplete] },
-      { kind: 'activate', vg, lv: name },
-      { kind: 'copy-image', vg, lv: name, image: img.path, fsType: img.fsType },
-      { kind: 'new-fs-uuid', vg, lv: name },
-      { kind: 'deactivate', vg, lv: name },
-      { kind: 'read-only', vg, lv: name },
+      ...imageBaseCreate(vg, pool.name, name, img),
       { kind: 'snapshot', vg, origin: name, name: layer, tags: [TAGS.layer, TAGS.incomplete] },
       { kind: 'activate', vg, lv: layer },
       { kind: 'new-fs-uuid', vg, lv: layer },
@@ -70,6 +71,7 @@ export function planUpdate(input: PlanInput, req: UpdateRequest): Plan & { layer
       ...(Object.keys(req.accounts).length ? [{ kind: 'write-accounts', vg, lv: layer, files: req.accounts } as Step] : []),
       // After the carry: the admin's fstab (their mounts) names the running layer as /; the new layer is / here.
       { kind: 'fstab-root', vg, lv: layer },
+      ...(build ? [{ kind: 'build-initrd', vg, lv: layer, version: kernel.version, ...build } as Step] : []),
       { kind: 'deactivate', vg, lv: layer },
     ],
     complete: [name, layer],
@@ -83,5 +85,6 @@ export function planUpdate(input: PlanInput, req: UpdateRequest): Plan & { layer
   if (!plan.steps.some((s) => s.kind === 'write-entry' && s.layer === layer)) {
     throw new ImgbasedError(`update: layer ${layer} would get no boot entry (${plan.notes[0] ?? 'no kernel'})`);
   }
-  return { ...plan, layer };
+  const notes = build ? [...plan.notes, `the image's initramfs lacks imgbased's dracut module: ${layer}'s own dracut builds one (in a chroot)`] : plan.notes;
+  return { ...plan, notes, layer };
 }

@@ -9,6 +9,7 @@ import type { KernelSource, Step } from '../steps';
 import { kernelDirPath } from '../boot-plan';
 import { compose, type Plan, type PlanInput } from './compose';
 import { armNewLayer, bootableStates, newestUsable } from './boot-verbs';
+import { checkDataRequest, dataCreate, type DataAddRequest } from './data-volume';
 
 /** The layout a write needs: its VG and thin pool (a NotFoundError naming what is missing). */
 export function layout(input: PlanInput): { vg: string; pool: LvRecord } {
@@ -121,6 +122,18 @@ export interface ImageFill {
   usedBytes: number;
 }
 
+/** A base made from an image (update, install): created incomplete, filled sparsely, its own UUID, read-only. */
+export function imageBaseCreate(vg: string, pool: string, name: string, img: ImageFill): Step[] {
+  return [
+    { kind: 'thin-lv', vg, pool, name, sizeBytes: img.fsSizeBytes, tags: [TAGS.base, TAGS.incomplete] },
+    { kind: 'activate', vg, lv: name },
+    { kind: 'copy-image', vg, lv: name, image: img.path, fsType: img.fsType },
+    { kind: 'new-fs-uuid', vg, lv: name },
+    { kind: 'deactivate', vg, lv: name },
+    { kind: 'read-only', vg, lv: name },
+  ];
+}
+
 export function planBaseAdd(input: PlanInput, name: string, sizeBytes: number, img: ImageFill | null): Plan {
   const { vg, pool } = layout(input);
   const complete = input.records.filter((r) => r.vg === vg && r.name === name && !r.tags.includes(TAGS.incomplete));
@@ -175,6 +188,8 @@ export interface InitRequest {
   /** The thin LV holding the running root. */
   source: string;
   nvr: string;
+  /** --data PATH: data volumes made from what is at each path, their fstab lines in the base (so in every layer). */
+  data?: DataAddRequest[];
 }
 
 /** layout --init: tags, base NVR as a read-only snapshot of the root, first layer NVR+1 with its boot entry. */
@@ -196,23 +211,54 @@ export function planLayoutInit(input: PlanInput, r: InitRequest): Plan & { layer
     ...(tagged(r.source, TAGS.init) ? [] : [{ kind: 'lv-tag', vg, lv: r.source, tag: TAGS.init } as Step]),
   ];
   const ctx = { vg, base: nvr, layer };
+  const data = initData(input, r);
   const plan = compose(input, {
     vg,
     pre,
     events: [{ event: 'pre-layout-init', ctx }, { event: 'post-layout-init', ctx }],
     create: [
+      ...data.create,
       // The base: a snapshot of the live root, its journal replayed and its own UUID, then frozen read-only.
       { kind: 'snapshot', vg, origin: r.source, name: nvr, tags: [TAGS.base, TAGS.incomplete] },
       { kind: 'activate', vg, lv: nvr },
       { kind: 'new-fs-uuid', vg, lv: nvr },
+      ...data.lines.map((line): Step => ({ kind: 'fstab-line', vg, lv: nvr, line })),
       { kind: 'deactivate', vg, lv: nvr },
       { kind: 'read-only', vg, lv: nvr },
       ...layerCreate(vg, nvr, layer, true),
     ],
-    complete: [nvr, layer],
+    // Data volumes first: a cut after they are complete leaves them for the re-run to use (initData).
+    complete: [...data.complete, nvr, layer],
     newLayers: [{ name: layer, base: nvr, nvr: parseNvr(nvr)!, index: 1 }],
   });
   return { ...plan, layer };
+}
+
+/**
+ * layout --init --data: each volume checked like data --add's; one a cut-short run completed (tagged data, named
+ * by no fstab line) is used as it is, an incomplete one is removed by compose and made again.
+ */
+function initData(input: PlanInput, r: InitRequest): { create: Step[]; lines: string[]; complete: string[] } {
+  const out = { create: [] as Step[], lines: [] as string[], complete: [] as string[] };
+  const seen = new Set<string>();
+  let bytes = 0;
+  for (const req of r.data ?? []) {
+    const { lv, line } = checkDataRequest(r.vg, req, 'layout --init --data');
+    if (seen.has(lv) || seen.has(req.path)) throw new UsageError(`layout --init --data: ${req.path} given twice`);
+    seen.add(lv).add(req.path);
+    out.lines.push(line);
+    const existing = input.records.find((x) => x.vg === r.vg && x.name === lv && !x.tags.includes(TAGS.incomplete));
+    if (existing) {
+      if (!existing.tags.includes(TAGS.data)) throw new UsageError(`layout --init --data: an LV named ${r.vg}/${lv} already exists`);
+      continue;
+    }
+    out.create.push(...dataCreate(r.vg, r.pool, lv, req));
+    out.complete.push(lv);
+    bytes += req.current?.usedBytes ?? 0;
+  }
+  const pool = input.records.find((x) => x.vg === r.vg && x.name === r.pool);
+  if (pool && bytes > 0) checkRoom('layout --init --data', pool, bytes);
+  return out;
 }
 
 /** boot --set-default L | latest, boot --next L: entries synced first, so the id GRUB is told to boot exists. */

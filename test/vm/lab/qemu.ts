@@ -22,7 +22,12 @@ export interface QemuSpec {
   memMiB: number;
   /** Keep running across guest reboots (omit -no-reboot): a reset goes through the firmware again. */
   reboots?: boolean;
+  /** uefi: OVMF (Debian's ovmf package) instead of SeaBIOS. */
+  firmware?: 'bios' | 'uefi';
 }
+
+/** OVMF as Debian's ovmf package installs it: one image with its variable store, read-only to qemu's -bios. */
+export const OVMF = '/usr/share/ovmf/OVMF.fd';
 
 function driveArg(d: string | DiskSpec): string {
   const spec: DiskSpec = typeof d === 'string' ? { file: d } : d;
@@ -45,6 +50,7 @@ export function qemuArgv(spec: QemuSpec): string[] {
     '-serial', `file:${spec.serialLog}`,
   ];
   if (!spec.reboots) argv.push('-no-reboot');
+  if (spec.firmware === 'uefi') argv.push('-bios', OVMF);
   for (const d of spec.disks) argv.push('-drive', driveArg(d));
   if (spec.shareDir) {
     if (/[,]/.test(spec.shareDir)) throw new Error(`lab: share path must not contain ',': ${spec.shareDir}`);

@@ -33,6 +33,8 @@ export interface BootOptions {
   reboots?: boolean;
   /** Kill qemu (a power cut) as soon as the serial log (escape sequences stripped) matches this. */
   cutAt?: RegExp;
+  /** Firmware for a boot through the disk's own boot loader (default bios: SeaBIOS). */
+  firmware?: 'bios' | 'uefi';
 }
 
 export interface BootResult {
@@ -84,6 +86,7 @@ export async function boot(opts: BootOptions): Promise<BootResult> {
     smp: opts.smp ?? DEFAULT_SMP,
     memMiB: opts.memMiB ?? DEFAULT_MEM_MIB,
     reboots: opts.reboots,
+    firmware: opts.firmware,
   });
   writeFileSync(path.join(dir, 'qemu.argv.json'), JSON.stringify(['qemu-system-x86_64', ...argv], null, 1) + '\n');
   const run = await runQemu(argv, opts.timeoutS, opts.cutAt ? { log: logFile, pattern: opts.cutAt } : undefined);

@@ -1,0 +1,60 @@
+// Initramfs inspection and building for update (core/update/initrd decides; this runs the tools). The build runs
+// the layer's own dracut in a chroot of the layer, so the initramfs matches the image's kernel, udev and systemd,
+// not this host's.
+import { mkdir } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { ImgbasedError, UsageError } from '../core/errors';
+import type { KernelSource, Step } from '../core/steps';
+import { DRACUT_PATHS, initrdBuild, listingHasModule, MODULE_FILES, type InitrdBuild } from '../core/update/initrd';
+import { withApiMounts } from './chroot';
+import { run } from './exec';
+import { pathExists, withMounted } from './fs';
+import { lvPath } from './lvm';
+
+/** lsinitrd (dracut's) lists the initramfs: does it hold our module? */
+export async function initrdHasModule(path: string): Promise<boolean> {
+  const r = await run('lsinitrd', [path], { allowFail: true });
+  if (r.exitCode !== 0) throw new ImgbasedError(`cannot list the initramfs ${path} (lsinitrd: ${r.stderr.trim().split('\n').at(-1) ?? `exit ${r.exitCode}`})`);
+  return listingHasModule(r.stdout);
+}
+
+/** Those of `files` (absolute host paths) a tree lacks. */
+export async function missingFiles(root: string, files: readonly string[]): Promise<string[]> {
+  const missing: string[] = [];
+  for (const f of files) if (!(await pathExists(join(root, f)))) missing.push(f);
+  return missing;
+}
+
+/** Host paths copied to the same paths under dir (owners, modes, links kept). */
+export async function copyIn(dir: string, files: readonly string[]): Promise<void> {
+  for (const f of files) {
+    await mkdir(dirname(join(dir, f)), { recursive: true });
+    await run('cp', ['-a', '--', f, join(dir, f)]);
+  }
+}
+
+/**
+ * Whether the image's initramfs (mounted at dir) can pick layers; when not, what building one in the new layer
+ * needs. Refused (nothing written yet) when the image has no dracut to build with.
+ */
+export async function initrdNeed(verb: string, dir: string, k: KernelSource): Promise<InitrdBuild | undefined> {
+  if (k.initrd && (await initrdHasModule(k.initrd.in === 'lv' ? join(dir, k.initrd.path) : k.initrd.path))) return undefined;
+  const dracut = await Promise.all(DRACUT_PATHS.map((p) => pathExists(join(dir, p))));
+  if (!dracut.includes(true)) {
+    throw new UsageError(`${verb}: the image's initramfs ${k.initrd ? 'lacks imgbased\'s dracut module' : 'is missing'} and the image holds no dracut to build one`, { hint: 'build the image with imgbased installed (its dracut module in the initramfs)' });
+  }
+  return initrdBuild(k.version, await missingFiles(dir, MODULE_FILES));
+}
+
+type BuildStep = Extract<Step, { kind: 'build-initrd' }>;
+
+/** Carries out a build-initrd step (inside the new layer: its undo is the layer's removal). */
+export async function buildInitrd(s: BuildStep): Promise<void> {
+  await withMounted(lvPath(s.vg, s.lv), async (dir) => {
+    await copyIn(dir, s.install);
+    await withApiMounts(dir, (chroot) => chroot('dracut', ['--force', '--add', 'imgbased', `/${s.out}`, s.version]));
+    if (!(await initrdHasModule(join(dir, s.out)))) {
+      throw new ImgbasedError(`dracut built ${s.out} in ${s.vg}/${s.lv} without imgbased's module`);
+    }
+  });
+}
