@@ -4,7 +4,8 @@
 //            (imgbased and the lab agent installed) as a raw ext4, with the kernel and initramfs in its /boot.
 //            Refused, each with vdb unchanged byte for byte: vda (the running root's), vdb holding a partition
 //            table (no --wipe), vdb with a partition mounted, vdc (too small), an image without a kernel;
-//            --dry-run (the plan printed, vdb unchanged). Then the install (--wipe: vdb still holds the table).
+//            --dry-run (the plan printed, vdb unchanged). An install failed at its GRUB step, then the install
+//            (--wipe: vdb holds what the failed one left).
 //   booted   vdb alone, through SeaBIOS and its own GRUB: / is the first layer, chosen by our initramfs;
 //            `imgbase layout` and `imgbase check` are OK.
 import { execFileSync } from 'node:child_process';
@@ -50,6 +51,10 @@ lsblk --json --bytes -o PATH,TYPE,SIZE,FSTYPE,PTTYPE,MOUNTPOINTS /dev/vdb >"$O/l
 t mounted $I --disk /dev/vdb --wipe
 umount /mnt/v
 echo "$s1 $(disksum /dev/vdb)" >"$O/sum-table"
+# A failure at the GRUB step: the VG is left untagged and inactive; the same install with --wipe starts over.
+t faulted env IMGBASED_FAULT=grub-install $I --disk /dev/vdb --wipe
+vgs --noheadings -o vg_name,vg_tags ${VG} >"$O/faulted-vg.txt" 2>&1
+lvs --noheadings -o lv_name,lv_active ${VG} | awk '$2 == "active"' >"$O/faulted-active.txt" 2>&1
 t0=$(date +%s)
 t install $I --disk /dev/vdb --wipe
 mark install-took "$(( $(date +%s) - t0 ))"
@@ -83,6 +88,7 @@ describe.runIf(process.env.IMGBASED_INSTALL === '1')('imgbase install: an image 
 
   beforeAll(async () => {
     const lab = inject('lab');
+    rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir, { recursive: true });
     execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', vdb, '4G']);
     execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', vdc, '1G']);
@@ -115,6 +121,14 @@ describe.runIf(process.env.IMGBASED_INSTALL === '1')('imgbase install: an image 
     expect(fa('mounted.err')).toMatch(/\/dev\/vdb1 is mounted on \/mnt\/v/);
     const [t0, t1] = fa('sum-table').split(' ');
     expect(t1).toBe(t0);
+  });
+
+  it('a failure half-way leaves no layout (the VG untagged, inactive) and says so; the same install with --wipe starts over', () => {
+    expect(Number(fa('faulted.rc'))).toBe(1);
+    expect(fa('faulted.err')).toMatch(/injected fault at step \d+ \(grub-install\); \/dev\/vdb holds no valid layout \(VG InstVG is not tagged\)/);
+    expect(fa('faulted.err')).toMatch(/run the same install with --wipe to start over/);
+    expect(fa('faulted-vg.txt')).toBe(VG);
+    expect(fa('faulted-active.txt')).toBe('');
   });
 
   it('installs: GPT with a BIOS boot partition, /boot, the PV; VG tagged like a layout --init host', () => {
