@@ -173,10 +173,10 @@ describe('imgbase update: a new image, the host\'s /etc and accounts carried (is
     const lab = inject('lab');
     const layered = await ensureLayeredHost(lab);
     const disk = await overlay(layered.disk, 'update');
-    R = await boot({ name: 'update', disk, reboots: true, script: SCRIPT, timeoutS: 2700 });
+    R = await boot({ name: 'update', disk, reboots: true, script: SCRIPT, timeoutS: 3600 });
     console.log(`update: the update with an initramfs build took ${R.markers['update-took']?.[0]} s`);
     expectDone(R);
-  }, 60 * 60_000);
+  }, 80 * 60_000);
 
   it('refuses an account id clash and changes nothing; --dry-run lists the plan and what it carries', () => {
     expect(R.markers['root-start']).toEqual([OLD_LAYER]);
