@@ -12,7 +12,7 @@ const IMAGE_FORMAT = 'image-v1';
 export const PACKAGES = [
   'linux-image-amd64', 'lvm2', 'thin-provisioning-tools', 'dracut', 'systemd-sysv', 'udev', 'e2fsprogs',
   'xfsprogs', 'grub-pc', 'systemd-boot', 'kmod', 'procps', 'util-linux', 'fdisk', 'squashfs-tools', 'zstd',
-  'binutils', 'libstdc++6', 'findutils', 'iproute2',
+  'binutils', 'libstdc++6', 'findutils', 'iproute2', 'grub-efi-amd64-bin', 'dosfstools',
 ];
 
 const DPKG_EXCLUDES = ['/usr/share/man/*', '/usr/share/doc/*', '/usr/share/info/*', '/usr/share/locale/*', '/usr/share/lintian/*'];
