@@ -14,11 +14,11 @@ import { describeStep, rewriteFstabRoot, undoClass, type Step } from '../core/st
 import { withFstabLine } from '../core/data';
 import { atomicWrite, fsyncPath } from './atomic';
 import { findCommand, run } from './exec';
-import { checkFs, copyDirInto, makeFs, newFilesystemUuid, withMounted } from './fs';
+import { checkFs, copyDirInto, copyIn, makeFs, newFilesystemUuid, withMounted } from './fs';
 import { copyImageSparse, growFs } from './image';
 import { runHook } from './hooks';
 import { applyEtc, writeAccountFiles } from './etc-tree';
-import { buildInitrd, copyIn } from './initrd';
+import { buildInitrd } from './initrd';
 import { diskStep } from './disk';
 import { copyKernel } from './kernel';
 import { log } from './log';

@@ -6,7 +6,7 @@ import type { Step } from '../core/steps';
 import { withApiMounts } from './chroot';
 import { run } from './exec';
 import { withMounted } from './fs';
-import { activateLv, deactivateLv, lvPath } from './lvm';
+import { activateLv, deactivateLv, lvmReport, lvPath } from './lvm';
 
 const LSBLK_COLS = 'PATH,TYPE,SIZE,FSTYPE,PTTYPE,MOUNTPOINTS';
 
@@ -19,14 +19,10 @@ export async function readDiskFacts(disk: string): Promise<DiskFacts> {
   // lsblk --inverse walks from the root's device down to the disks it sits on.
   const inv = await run('lsblk', ['--inverse', '--list', '--noheadings', '-o', 'PATH,TYPE', root], { allowFail: true });
   const rootDisks = inv.stdout.split('\n').map((l) => l.trim().split(/\s+/)).filter((f) => f[1] === 'disk').map((f) => f[0]!);
-  const pvsJson = (await run('lvm', ['pvs', '--reportformat', 'json', '-o', 'pv_name,vg_name'])).stdout;
-  const pvRows = (JSON.parse(pvsJson) as { report: Array<{ pv: Array<{ pv_name: string; vg_name: string }> }> }).report[0]?.pv ?? [];
-  const lvsJson = (await run('lvm', ['lvs', '--reportformat', 'json', '-o', 'vg_name,lv_active'])).stdout;
-  const lvRows = (JSON.parse(lvsJson) as { report: Array<{ lv: Array<{ vg_name: string; lv_active: string }> }> }).report[0]?.lv ?? [];
-  const activeVgs = new Set(lvRows.filter((r) => r.lv_active === 'active').map((r) => r.vg_name));
-  const vgsJson = (await run('lvm', ['vgs', '--reportformat', 'json', '-o', 'vg_name'])).stdout;
-  const vgs = ((JSON.parse(vgsJson) as { report: Array<{ vg: Array<{ vg_name: string }> }> }).report[0]?.vg ?? []).map((v) => v.vg_name);
-  return { disk: tree, rootDisks, pvs: pvRows.map((p) => ({ pv: p.pv_name, vg: p.vg_name, active: activeVgs.has(p.vg_name) })), vgs };
+  const pvRows = await lvmReport('pvs', ['pv_name', 'vg_name']);
+  const activeVgs = new Set((await lvmReport('lvs', ['vg_name', 'lv_active'])).filter((r) => r.lv_active === 'active').map((r) => r.vg_name));
+  const vgs = (await lvmReport('vgs', ['vg_name'])).map((v) => v.vg_name!);
+  return { disk: tree, rootDisks, pvs: pvRows.map((p) => ({ pv: p.pv_name!, vg: p.vg_name!, active: activeVgs.has(p.vg_name!) })), vgs };
 }
 
 async function settle(): Promise<void> {
@@ -76,23 +72,17 @@ export async function diskStep(s: DiskStep): Promise<void> {
 
 /** grub-install and grub-mkconfig of the layer itself, with the disk's /boot (and ESP) mounted where it expects them. */
 async function grubInstall(s: Extract<Step, { kind: 'grub-install' }>): Promise<void> {
+  const target = s.firmware === 'bios'
+    ? ['--target=i386-pc', s.disk]
+    : ['--target=x86_64-efi', '--efi-directory=/boot/efi', '--removable', '--no-nvram'];
+  const extra = [{ dev: s.boot, at: 'boot' }, ...(s.esp ? [{ dev: s.esp, at: 'boot/efi' }] : [])];
   await activateLv(s.vg, s.lv, { ignoreSkip: true });
   try {
-    await withMountedLayer(s);
+    await withMounted(lvPath(s.vg, s.lv), (dir) => withApiMounts(dir, async (chroot) => {
+      await chroot('grub-install', target);
+      await chroot('grub-mkconfig', ['-o', '/boot/grub/grub.cfg']);
+    }, extra));
   } finally {
     await deactivateLv(s.vg, s.lv).catch(() => undefined);
   }
-}
-
-async function withMountedLayer(s: Extract<Step, { kind: 'grub-install' }>): Promise<void> {
-  await withMounted(lvPath(s.vg, s.lv), async (dir) => {
-    const extra = [{ dev: s.boot, at: 'boot' }, ...(s.esp ? [{ dev: s.esp, at: 'boot/efi' }] : [])];
-    await withApiMounts(dir, async (chroot) => {
-      const target = s.firmware === 'bios'
-        ? ['--target=i386-pc', s.disk]
-        : ['--target=x86_64-efi', '--efi-directory=/boot/efi', '--removable', '--no-nvram'];
-      await chroot('grub-install', target);
-      await chroot('grub-mkconfig', ['-o', '/boot/grub/grub.cfg']);
-    }, extra);
-  });
 }

@@ -1,5 +1,6 @@
 // Mounting and filesystem identity: the only places imgbased touches filesystems of LVs.
 import { mkdir, mkdtemp, open, rmdir, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { fsckExitMeaning, fsckStatusFromLog } from '../core/fsck';
 import { FSTYPE_PROBE_BYTES, fstypeOf } from '../core/fstype';
 import { MOUNT_DIR } from '../core/paths';
@@ -130,4 +131,12 @@ export async function bootFsck(dev: string): Promise<string | null> {
 
 export async function pathExists(p: string): Promise<boolean> {
   return stat(p).then(() => true, () => false);
+}
+
+/** Host paths copied to the same paths under dir (owners, modes, links kept). */
+export async function copyIn(dir: string, files: readonly string[]): Promise<void> {
+  for (const f of files) {
+    await mkdir(dirname(join(dir, f)), { recursive: true });
+    await run('cp', ['-a', '--', f, join(dir, f)]);
+  }
 }

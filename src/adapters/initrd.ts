@@ -1,14 +1,13 @@
 // Initramfs inspection and building for update (core/update/initrd decides; this runs the tools). The build runs
 // the layer's own dracut in a chroot of the layer, so the initramfs matches the image's kernel, udev and systemd,
 // not this host's.
-import { mkdir } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { ImgbasedError, UsageError } from '../core/errors';
 import type { KernelSource, Step } from '../core/steps';
 import { DRACUT_PATHS, initrdBuild, listingHasModule, MODULE_FILES, type InitrdBuild } from '../core/update/initrd';
 import { withApiMounts } from './chroot';
 import { run } from './exec';
-import { pathExists, withMounted } from './fs';
+import { copyIn, pathExists, withMounted } from './fs';
 import { lvPath } from './lvm';
 
 /** lsinitrd (dracut's) lists the initramfs: does it hold our module? */
@@ -23,14 +22,6 @@ export async function missingFiles(root: string, files: readonly string[]): Prom
   const missing: string[] = [];
   for (const f of files) if (!(await pathExists(join(root, f)))) missing.push(f);
   return missing;
-}
-
-/** Host paths copied to the same paths under dir (owners, modes, links kept). */
-export async function copyIn(dir: string, files: readonly string[]): Promise<void> {
-  for (const f of files) {
-    await mkdir(dirname(join(dir, f)), { recursive: true });
-    await run('cp', ['-a', '--', f, join(dir, f)]);
-  }
 }
 
 /**

@@ -9,6 +9,13 @@ export async function readLvRecords(): Promise<LvRecord[]> {
   return parseLvsJson(r.stdout);
 }
 
+/** The rows of one plain lvm report (pvs, lvs or vgs) with the named fields, each field as lvm prints it. */
+export async function lvmReport(cmd: 'pvs' | 'lvs' | 'vgs', fields: readonly string[]): Promise<Array<Record<string, string>>> {
+  const r = await run('lvm', [cmd, '--reportformat', 'json', '-o', fields.join(',')]);
+  const report = (JSON.parse(r.stdout) as { report: Array<Record<string, Array<Record<string, string>>>> }).report[0];
+  return report?.[cmd.slice(0, -1)] ?? [];
+}
+
 export function lvPath(vg: string, lv: string): string {
   return `/dev/${vg}/${lv}`;
 }

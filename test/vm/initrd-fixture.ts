@@ -29,14 +29,14 @@ mark initrd-bytes "$(stat -c %s "/boot/initrd.img-$kver")"
 `;
 
 /** Breaks a (not running) layer's filesystem: zeroed group descriptors; blkid still says ext4, mount fails. */
-export function breakLayerScript(layer: string): string {
-  return String.raw`lvchange -qq -ay -K ${VG}/${layer}
-bs=$(dumpe2fs -h /dev/${VG}/${layer} 2>/dev/null | awk -F': *' '/^Block size/ {print $2}')
-dd if=/dev/zero of=/dev/${VG}/${layer} bs="$bs" seek=1 count=1 conv=notrunc,fsync status=none
-mark broken-blkid "$(blkid -p -o value -s TYPE /dev/${VG}/${layer} || true)"
+export function breakLayerScript(layer: string, vg: string = VG): string {
+  return String.raw`lvchange -qq -ay -K ${vg}/${layer}
+bs=$(dumpe2fs -h /dev/${vg}/${layer} 2>/dev/null | awk -F': *' '/^Block size/ {print $2}')
+dd if=/dev/zero of=/dev/${vg}/${layer} bs="$bs" seek=1 count=1 conv=notrunc,fsync status=none
+mark broken-blkid "$(blkid -p -o value -s TYPE /dev/${vg}/${layer} || true)"
 mkdir -p /mnt/broken
-if mount -o ro /dev/${VG}/${layer} /mnt/broken 2>/dev/null; then umount /mnt/broken; mark broken-mounts yes; else mark broken-mounts no; fi
-lvchange -qq -an ${VG}/${layer}
+if mount -o ro /dev/${vg}/${layer} /mnt/broken 2>/dev/null; then umount /mnt/broken; mark broken-mounts yes; else mark broken-mounts no; fi
+lvchange -qq -an ${vg}/${layer}
 sync
 `;
 }
