@@ -68,6 +68,11 @@ mark install-took "$(( $(date +%s) - t0 ))"
 lvs --noheadings -o lv_name,lv_tags,vg_tags ${VG} >"$O/lvs.txt" 2>&1
 sfdisk --dump /dev/vdb >"$O/table.txt" 2>&1
 vgchange -qq -an ${VG}
+# Refused as well: a disk that is a PV of an active VG, a VG name this machine has.
+vgchange -qq -ay ${VG}
+t activepv $I --disk /dev/vdb --wipe
+vgchange -qq -an ${VG}
+t vgtaken imgbase install --from /var/tmp/img.raw --vg HostVG --disk /dev/vdd --dry-run
 # UEFI: an ESP instead of the BIOS boot partition, GRUB for x86_64-efi on the removable path.
 U="imgbase install --from /var/tmp/img.raw --vg ${EFI_VG} --firmware uefi --kernel-arg console=ttyS0,115200 --disk /dev/vdd"
 t udry $U --dry-run
@@ -199,6 +204,13 @@ describe.runIf(process.env.IMGBASED_INSTALL === '1')('imgbase install: an image 
     expect(lvs).toMatch(new RegExp(`^\\s*${BASE.replace(/[.+]/g, '\\$&')}\\s+imgbased:base\\s+imgbased:vg`, 'm'));
     expect(lvs).toMatch(new RegExp(`^\\s*${LAYER.replace(/[.+]/g, '\\$&')}\\s+imgbased:layer\\s+imgbased:vg`, 'm'));
     expect(lvs).toMatch(/^\s*pool\s+imgbased:pool\s+imgbased:vg/m);
+  });
+
+  it('refused: a PV of an active VG (the installed one, activated), a VG name this machine already has', () => {
+    expect(Number(fa('activepv.rc'))).toBe(2);
+    expect(fa('activepv.err')).toMatch(new RegExp(`^imgbase: install: /dev/vdb3 is a PV of VG ${VG}, which is active`));
+    expect(Number(fa('vgtaken.rc'))).toBe(2);
+    expect(fa('vgtaken.err')).toMatch(/^imgbase: install: this machine already has a VG named HostVG/);
   });
 
   it('the disk boots alone through its own GRUB: / is the first layer, picked by our initramfs; layout and check OK', () => {
