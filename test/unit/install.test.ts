@@ -1,8 +1,7 @@
 // imgbase install, pure: the disk preflight from lsblk/pvs facts, the partition table, the fstab, and the plan's
 // order (disk, base and layer as layout --init makes them, the boot part, GRUB from the layer, the VG tag last).
 import { describe, expect, it } from 'vitest';
-import { applyPlan } from '../../src/adapters/apply';
-import { recorder } from './helpers/plan-fixtures';
+import { expectApplyRunsPrinted } from './helpers/plan-fixtures';
 import { GiB, MiB, installedFstab, installPreflight, parseLsblk, parsePoolSize, partitionLayout, partitionPath, type DiskFacts } from '../../src/core/install';
 import { planInstall, type InstallRequest } from '../../src/core/plans/install';
 import { parseSize } from '../../src/core/space';
@@ -107,11 +106,6 @@ describe('planInstall', () => {
   });
   it.each(['bios', 'uefi'] as const)('%s: apply runs exactly the steps --dry-run prints, in that order', async (firmware) => {
     const { steps } = planInstall({ ...REQ, firmware, espUuid: firmware === 'uefi' ? 'ABCD-1234' : null });
-    const r = recorder();
-    await applyPlan(steps, { perform: r.perform });
-    const printed = renderPlan(steps);
-    expect(printed[0]).toBe(`plan: ${steps.length} step(s)`);
-    expect(r.ran).toEqual(printed.slice(1).map((l) => l.replace(/^ {2}\d+\. /, '')));
-    expect(r.undone).toEqual([]);
+    await expectApplyRunsPrinted(steps);
   });
 });

@@ -16,7 +16,7 @@ import { describeStep, renderPlan, rewriteFstabRoot, touches, type KernelSource,
 import { applyPlan } from '../../src/adapters/apply';
 import type { DataAddRequest } from '../../src/core/plans/data-volume';
 import {
-  STUB_CFG, VG, kernelsOf, kinds, layoutRecords, lv, makeBoot, planInput, recorder, syncBoot, tempDirs, type BootDir,
+  STUB_CFG, VG, expectApplyRunsPrinted, kernelsOf, kinds, layoutRecords, lv, makeBoot, planInput, recorder, syncBoot, tempDirs, type BootDir,
 } from './helpers/plan-fixtures';
 
 const tmp = tempDirs(afterAll);
@@ -110,13 +110,7 @@ describe.each(VERBS)('$name', (v) => {
   };
 
   it('apply runs exactly the steps --dry-run prints, in that order', async () => {
-    const { steps } = get();
-    const r = recorder();
-    await applyPlan(steps, { perform: r.perform });
-    const printed = renderPlan(steps);
-    expect(printed[0]).toBe(`plan: ${steps.length} step(s)`);
-    expect(r.ran).toEqual(printed.slice(1).map((l) => l.replace(/^ {2}\d+\. /, '')));
-    expect(r.undone).toEqual([]);
+    await expectApplyRunsPrinted(get().steps);
   });
 
   it('leftover temporary files are removed first', () => {

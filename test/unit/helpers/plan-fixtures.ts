@@ -1,7 +1,7 @@
 // Shared fixtures for the plan and apply tests: LVM records, fake root trees holding a kernel, a temporary /boot
 // (optionally with GRUB), the PlanInput the CLI would read, and a perform that records instead of running.
 import type { FoundFile } from '../../../src/core/hooks';
-import { afterEach } from 'vitest';
+import { afterEach, expect } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,7 +10,7 @@ import { buildInventory, TAGS, type LvRecord } from '../../../src/core/inventory
 import { renderGrubStub } from '../../../src/core/grub-script';
 import type { Plan, PlanInput } from '../../../src/core/plans/compose';
 import { planSync } from '../../../src/core/plans/verbs';
-import { describeStep, undoClass, type KernelSource, type Step } from '../../../src/core/steps';
+import { describeStep, renderPlan, undoClass, type KernelSource, type Step } from '../../../src/core/steps';
 import { applyPlan, type ApplyOptions, type Undo } from '../../../src/adapters/apply';
 import { readBootSnapshot } from '../../../src/adapters/boot-read';
 import { findKernelInTree, hostKernelSource } from '../../../src/adapters/kernel';
@@ -167,6 +167,16 @@ export function recorder(fail?: (s: Step) => boolean): { ran: string[]; undone: 
     return undoClass(s) === 'undo' ? async () => void undone.push(describeStep(s)) : null;
   };
   return { ran, undone, perform };
+}
+
+/** The promise of --dry-run: apply (recorded) runs exactly the steps it prints, in that order, with nothing undone. */
+export async function expectApplyRunsPrinted(steps: Step[]): Promise<void> {
+  const r = recorder();
+  await applyPlan(steps, { perform: r.perform });
+  const printed = renderPlan(steps);
+  expect(printed[0]).toBe(`plan: ${steps.length} step(s)`);
+  expect(r.ran).toEqual(printed.slice(1).map((l) => l.replace(/^ {2}\d+\. /, '')));
+  expect(r.undone).toEqual([]);
 }
 
 export const kinds = (steps: readonly Step[]): string[] => steps.map((s) => s.kind);
