@@ -12,11 +12,10 @@ import type { Plan, PlanInput } from '../../src/core/plans/compose';
 import {
   planBaseAdd, planBaseRemove, planBootChoice, planKernelInstall, planLayerAdd, planLayerRemove, planLayoutInit, planSync,
 } from '../../src/core/plans/verbs';
-import { describeStep, renderPlan, rewriteFstabRoot, touches, type KernelSource, type Step } from '../../src/core/steps';
-import { applyPlan } from '../../src/adapters/apply';
+import { describeStep, rewriteFstabRoot, touches, type KernelSource, type Step } from '../../src/core/steps';
 import type { DataAddRequest } from '../../src/core/plans/data-volume';
 import {
-  STUB_CFG, VG, expectApplyRunsPrinted, kernelsOf, kinds, layoutRecords, lv, makeBoot, planInput, recorder, syncBoot, tempDirs, type BootDir,
+  STUB_CFG, VG, expectApplyRunsPrinted, kernelsOf, kinds, layoutRecords, lv, makeBoot, planInput, syncBoot, tempDirs, type BootDir,
 } from './helpers/plan-fixtures';
 
 const tmp = tempDirs(afterAll);
