@@ -9,6 +9,9 @@
 //   IMGBASED_POWERCUT_POINTS=1-7,18-   (only these step boundaries: `layout --init` runs each of them; a layered
 //                                       verb's chain starts at the lowest and goes on to its last step)
 //
+// `xfs`: the project disk laid out, /boot reformatted as XFS (old UUID, files restored, GRUB reinstalled), `layer --add`
+// cut right after its last /boot flush: GRUB must show and boot the new layer (one cut, two GRUB boots).
+//
 // Layered-host verbs: one qemu run per verb (its points chained: each boot verifies the previous cut, re-establishes
 // the verb's precondition and cuts the next point). `layout --init` needs a host without a layout for every point:
 // one run (two boots) per point. Coverage (points verified / total steps) goes to the log and to
@@ -16,14 +19,14 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
-import { boot, overlay, type BootResult, type Lab } from './lab/index.js';
+import { boot, grubMenuEntries, overlay, type BootResult, type Lab } from './lab/index.js';
 import { outputDir, repoRoot } from './lab/paths.js';
 import { ensureLayeredHost } from './fixtures/layered.js';
 import {
   GUEST_LIB, IMAGE_NAME, LAYERED_VERBS, bootCounts, describePoint, ensureImage, guestScript, parsePoints, points, runProblems, type Point,
 } from './powercut-lib.js';
 
-const ALL = ['layout-init', ...LAYERED_VERBS] as const;
+const ALL = ['layout-init', ...LAYERED_VERBS, 'xfs'] as const;
 // 'boot-counting' names boot-counting-cuts.vm.test.ts and 'update' update-faults.vm.test.ts, which the same command runs.
 const OTHER_FILES = ['boot-counting', 'update'];
 const selected = (process.env.IMGBASED_POWERCUT_VERBS ?? ALL.join(',')).split(',').map((s) => s.trim()).filter((s) => s && !OTHER_FILES.includes(s));
@@ -107,6 +110,19 @@ async function layoutInit(): Promise<void> {
   await Promise.all(rest);
 }
 
+let xfsRun: BootResult | undefined;
+async function xfs(): Promise<void> {
+  const name = 'powercut-matrix-xfs';
+  const disk = await overlay(lab.projectDisk, name);
+  xfsRun = await slot(() =>
+    boot({
+      name, disk, reboots: true, files, timeoutS: PER_BOOT_S * 4,
+      script: guestScript(['xfs-layer-add'], 'mid', { maxBoots: 4, prelude: 'imgbase layout --init Image-1.0-0 --from /', preludeReboot: false }),
+    }),
+  );
+  record('xfs-layer-add', xfsRun);
+}
+
 function summary(): { covered: number; passed: number; total: number } {
   let covered = 0;
   let passed = 0;
@@ -143,12 +159,12 @@ describe.runIf(process.env.IMGBASED_POWERCUT === 'all' && selected.length > 0)('
     const unknown = selected.filter((v) => !(ALL as readonly string[]).includes(v));
     if (unknown.length) throw new Error(`IMGBASED_POWERCUT_VERBS: unknown verb(s) ${unknown.join(', ')}; known: ${ALL.join(', ')}`);
     const t0 = Date.now();
-    await Promise.all(selected.map((v) => (v === 'layout-init' ? layoutInit() : layeredVerb(v))));
+    await Promise.all(selected.map((v) => (v === 'layout-init' ? layoutInit() : v === 'xfs' ? xfs() : layeredVerb(v))));
     const s = summary();
     console.log(`power-cut matrix: ${s.covered}/${s.total} points verified, ${s.passed} passed, in ${((Date.now() - t0) / 1000).toFixed(0)} s (${selected.join(', ')})`);
   }, 24 * 3600_000);
 
-  for (const verb of selected) {
+  for (const verb of selected.filter((v) => v !== 'xfs')) {
     it(`${verb}: every step boundary cut, booted, repaired, re-run`, () => {
       const v = results[verb];
       expect(v, `${verb} did not run`).toBeDefined();
@@ -163,4 +179,25 @@ describe.runIf(process.env.IMGBASED_POWERCUT === 'all' && selected.length > 0)('
       expect(bad).toEqual([]);
     });
   }
+  it.runIf(selected.includes('xfs'))('XFS /boot: a cut right after the entry + menu writes and the flush; GRUB shows and boots the new layer', () => {
+    const r = xfsRun!;
+    expect(r, 'the XFS run did not happen').toBeDefined();
+    expect(runProblems(r), r.logFile).toEqual([]);
+    expect(r.markers['pc.xfs.converted']?.[0] ?? '', 'the guest reformatted /boot as XFS').toMatch(/ xfs /);
+    const p = results['xfs-layer-add']?.points[0];
+    expect(p, 'no cut point recorded for the XFS layer --add').toBeDefined();
+    expect(p!.steps[p!.n - 1]?.kind, 'cut right after a settle-boot step').toBe('settle-boot');
+    expect(p!.steps.slice(0, p!.n).map((s) => s.kind), 'the entry and menu are written before the cut').toEqual(
+      expect.arrayContaining(['write-entry', 'write-menu']),
+    );
+    expect(r.markers['pc.xfs.fstype']?.[0]).toBe('xfs');
+    const layer = r.markers['pc.xfs.new-layer']?.[0] ?? 'none';
+    expect(layer, 'the new layer is complete after the cut').not.toBe('none');
+    // The last boot is the one after the cut: the last menu GRUB drew, and what it booted.
+    expect(grubMenuEntries(r.log).some((t) => t.endsWith(`(${layer})`)), grubMenuEntries(r.log).join(' | ')).toBe(true);
+    const titles = bootCounts(r).titles;
+    expect(titles[titles.length - 1], 'GRUB booted the new layer (the newest)').toMatch(new RegExp(`\\(${layer.replace(/[.+]/g, '\\$&')}\\)$`));
+    expect(p!.fields.usable).toBe(`layer:${layer}`);
+    expect(p!.problems, describePoint(p!)).toEqual([]);
+  });
 });
