@@ -34,7 +34,8 @@ export const OVMF = '/usr/share/ovmf/OVMF.fd';
  * WRITE ZEROES nor DISCARD: with them, dm-thin zeroes the rest of each newly provisioned chunk with a WRITE ZEROES
  * request, and twice in one suite run (and once before) a long e2image into a thin LV stalled for good: every guest
  * writer waited for a request tag in blk_mq_get_tag under dm-thin's process_prepared_mapping while qemu sat idle with
- * nothing in flight. Without them dm-thin writes zero pages, an ordinary write.
+ * nothing in flight. Without them dm-thin writes zero pages, an ordinary write. (The likely cause, not a proven one:
+ * see "Stalled disks" in the lab README.)
  */
 function driveArgs(d: string | DiskSpec, i: number): string[] {
   const spec: DiskSpec = typeof d === 'string' ? { file: d } : d;
