@@ -9,7 +9,8 @@
 //   booted   vdb alone, through SeaBIOS and its own GRUB: / is the first layer, chosen by our initramfs;
 //            `imgbase layout` and `imgbase check` are OK.
 //   uefi     vdd alone, through OVMF and its own GRUB (EFI/BOOT/BOOTX64.EFI), four boots in one qemu run: the first
-//            layer (layout, check OK; a second layer added, `boot --next` the first); `boot --next` honoured; then
+//            layer (layout, check OK; a second layer added; a dry-run install to a blank vdb without --firmware picks
+//            UEFI; `boot --next` the first); `boot --next` honoured; then
 //            `boot --set-default`; then the default's filesystem broken: our initramfs falls back to the other.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
@@ -113,6 +114,16 @@ first)
   t layout imgbase layout --json
   t check imgbase check
   t add imgbase layer --add
+  # No --firmware: a machine booted through UEFI installs for UEFI. The image: the base's kernel, initramfs, GRUB
+  # for x86_64-efi and os-release, enough for the dry run's reads; vdb is blank.
+  lvchange -qq -ay -K ${EFI_VG}/${BASE} && mkdir -p /mnt/base && mount -o ro /dev/${EFI_VG}/${BASE} /mnt/base
+  mkdir -p /var/tmp/fw/boot /var/tmp/fw/etc /var/tmp/fw/usr/lib/grub
+  cp /mnt/base/boot/vmlinuz-* /mnt/base/boot/initrd.img-* /var/tmp/fw/boot/
+  cp -a /mnt/base/usr/lib/grub/x86_64-efi /var/tmp/fw/usr/lib/grub/
+  cp /mnt/base/usr/lib/os-release /var/tmp/fw/etc/os-release
+  umount /mnt/base
+  mkfs.ext4 -q -d /var/tmp/fw /var/tmp/fw.raw 256M
+  t fwdefault imgbase install --from /var/tmp/fw.raw --name Fw-1.0-0 --vg FwVG --disk /dev/vdb --dry-run
   t next imgbase boot --next ${LAYER}
   goto next; reboot_now ;;
 next)
@@ -144,6 +155,7 @@ describe.runIf(process.env.IMGBASED_INSTALL === '1')('imgbase install: an image 
   const vdb = path.join(dir, 'vdb.qcow2');
   const vdc = path.join(dir, 'vdc.qcow2');
   const vdd = path.join(dir, 'vdd.qcow2');
+  const fwBlank = path.join(dir, 'fw-blank.qcow2');
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   beforeAll(async () => {
@@ -153,6 +165,7 @@ describe.runIf(process.env.IMGBASED_INSTALL === '1')('imgbase install: an image 
     execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', vdb, '4G']);
     execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', vdc, '1G']);
     execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', vdd, '4G']);
+    execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', fwBlank, '4G']);
     const disk = await overlay(lab.projectDisk, 'install');
     A = await boot({
       name: 'install', disk, kernel: lab.projectKernel, initrd: lab.projectInitrd, append: lab.hostAppend,
@@ -162,7 +175,7 @@ describe.runIf(process.env.IMGBASED_INSTALL === '1')('imgbase install: an image 
     console.log(`install: ${A.markers['install-took']?.[0]} s for the BIOS install, ${A.markers['uefi-took']?.[0]} s for the UEFI one`);
     [B, C] = await Promise.all([
       boot({ name: 'install-booted', disk: vdb, script: BOOTED, timeoutS: 900 }),
-      boot({ name: 'install-uefi', disk: vdd, firmware: 'uefi', reboots: true, script: UEFI, timeoutS: 2400 }),
+      boot({ name: 'install-uefi', disk: vdd, firmware: 'uefi', reboots: true, extraDisks: [fwBlank], script: UEFI, timeoutS: 2400 }),
     ]);
     expectDone(B);
     expectDone(C);
@@ -246,6 +259,12 @@ describe.runIf(process.env.IMGBASED_INSTALL === '1')('imgbase install: an image 
     expect(JSON.parse(fc('layout.out'))).toMatchObject({ vg: EFI_VG, bases: [{ name: BASE, layers: [LAYER] }] });
     expect(Number(fc('check.rc')), fc('check.out')).toBe(0);
     expect(Number(fc('add.rc')), fc('add.err')).toBe(0);
+  });
+
+  it('without --firmware, a machine booted through UEFI installs for UEFI: the dry run names the ESP and x86_64-efi', () => {
+    expect(Number(fc('fwdefault.rc')), fc('fwdefault.err')).toBe(0);
+    expect(fc('fwdefault.out')).toMatch(/^ {2}\d+\. write a GPT to \/dev\/vdb: ESP, boot, imgbased$/m);
+    expect(fc('fwdefault.out')).toMatch(/install GRUB \(x86_64-efi, removable path on the ESP\)/);
   });
 
   it('on UEFI, boot --next boots the named layer once, --set-default pins one, and a broken default falls back in the initramfs', () => {
