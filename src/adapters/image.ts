@@ -37,10 +37,18 @@ async function describeImage(path: string): Promise<ImageInfo> {
   throw new UsageError(`${path}: not an ext4/xfs filesystem image or a squashfs with LiveOS/rootfs.img (found "${type || 'unknown'}")`);
 }
 
-/** Runs fn with the filesystem image inside `path` (a raw image, or a squashfs holding LiveOS/rootfs.img). */
+/**
+ * Runs fn with the filesystem image inside `path` (a raw image, or a squashfs holding LiveOS/rootfs.img), a file or
+ * a block device (an image written to a disk or partition, e.g. a USB stick). A mounted device is refused: its
+ * filesystem may change while it is copied.
+ */
 export async function withImage<T>(path: string, fn: (info: ImageInfo) => Promise<T>): Promise<T> {
   const st = await stat(path).catch(() => null);
-  if (!st || !st.isFile()) throw new UsageError(`image ${path} not found or not a regular file`);
+  if (!st || !(st.isFile() || st.isBlockDevice())) throw new UsageError(`image ${path} not found, or neither a regular file nor a block device`);
+  if (st.isBlockDevice()) {
+    const m = await run('findmnt', ['-rn', '-o', 'TARGET', '-S', path], { allowFail: true });
+    if (m.exitCode === 0 && m.stdout.trim()) throw new UsageError(`image ${path} is mounted on ${m.stdout.trim().split('\n').join(', ')}`, { hint: 'unmount it first' });
+  }
   if ((await fsType(path)) === 'squashfs') {
     return withMounted(path, async (dir) => {
       const inner = `${dir}/LiveOS/rootfs.img`;
@@ -69,7 +77,8 @@ async function copySkippingZeros(image: string, dev: string, progress: boolean):
   const src = await open(image, 'r');
   const dst = await open(dev, 'r+');
   try {
-    const total = (await src.stat()).size;
+    // A block device's stat size is 0: ask the device.
+    const total = (await src.stat()).size || Number((await run('blockdev', ['--getsize64', image])).stdout.trim());
     const buf = Buffer.alloc(CHUNK);
     let lastShown = -1;
     for (let pos = 0; pos < total; ) {

@@ -17,8 +17,8 @@ export const usage = `usage: imgbase base --add NVR [--size SIZE] [--from IMAGE]
        imgbase base --latest | --of-layer LAYER [--json]
 
   --add NVR        create base NVR (name-version-release) as a read-only thin LV
-  --from IMAGE     fill it from a raw ext4/xfs image or a squashfs holding LiveOS/rootfs.img; only used blocks
-                   are written (a progress bar is shown on a terminal)
+  --from IMAGE     fill it from a raw ext4/xfs image or a squashfs holding LiveOS/rootfs.img, a file or an
+                   unmounted block device; only used blocks are written (a progress bar is shown on a terminal)
   --size SIZE      virtual size (e.g. 8G); default and minimum: the image's filesystem size
   --remove NVR     remove base NVR and all its layers (refused when one of them is running)
   --pin NVR        'imgbase gc' (and the gc after an update) never removes base NVR; --unpin undoes it

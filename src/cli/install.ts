@@ -26,7 +26,7 @@ export const usage = `usage: imgbase install --disk DEV --from IMAGE [--name NVR
 
 Makes DEV (a whole disk, not the running root's) an image-based host: a GPT with a BIOS boot partition (bios) or
 an EFI system partition (uefi), an ext4 /boot, an LVM PV with VG NAME and a thin pool; IMAGE (a raw ext4 or XFS
-image, or a squashfs holding LiveOS/rootfs.img) as the read-only base NVR and its first layer NVR+1; the layer's
+image, or a squashfs holding LiveOS/rootfs.img; a file or an unmounted block device) as the read-only base NVR and its first layer NVR+1; the layer's
 fstab, kernel and initramfs (built with the image's own dracut when its initramfs lacks imgbased's module), its
 boot entry, and GRUB installed from the image itself. Tagged like a 'layout --init' host. Nothing is written until
 every check passed; a disk that holds a partition table or a filesystem needs --wipe.

@@ -29,11 +29,12 @@ export const usage = `usage: imgbase update --from IMAGE [--name NVR] [--force] 
        imgbase update [--format liveimg] IMAGE ...
        imgbase update --status [--json]
 
-IMAGE (a raw ext4 or XFS filesystem image, or a squashfs holding LiveOS/rootfs.img) becomes a new read-only base
-and its first layer the default boot, as a trying layer (boot counting). The running layer's changes to /etc are
-carried into it: what the admin added or changed is copied (the admin wins; where the new image changed the same
-file, its version is kept beside as FILE.imgnew), what the admin removed is removed. passwd, group, shadow and
-gshadow are merged by name. Nothing changes when any step fails. Then old bases are removed ('imgbase gc').
+IMAGE (a raw ext4 or XFS filesystem image, or a squashfs holding LiveOS/rootfs.img; a file or an unmounted block
+device) becomes a new read-only base and its first layer the default boot, as a trying layer (boot counting). The
+running layer's changes to /etc are carried into it: what the admin added or changed is copied (the admin wins;
+where the new image changed the same file, its version is kept beside as FILE.imgnew), what the admin removed is
+removed. passwd, group, shadow and gshadow are merged by name. Nothing changes when any step fails.
+Then old bases are removed ('imgbase gc').
   --name NVR   the new base's name (default: from the image's os-release, IMAGE_ID/ID and IMAGE_VERSION/VERSION_ID)
   --force      update although an account's id would clash with one of the new image's
   --status     what the running layer's update carried (from its record), and the layer that boots next`;

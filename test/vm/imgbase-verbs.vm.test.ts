@@ -88,6 +88,13 @@ t base-add-dup imgbase base --add Image-2.0-0 --from "$IMG/small.ext4"
 t base-add-sq imgbase base --add Image-3.0-0 --from "$IMG/small.squashfs" --size 512M
 t base-add-xfs imgbase base --add Image-4.0-0 --from "$IMG/empty.xfs"
 t base-add-missing imgbase base --add Image-5.0-0 --from /nonexistent.img
+t base-add-mounted imgbase base --add Image-5.0-0 --from "$(findmnt -no SOURCE /boot)"
+# An image on a block device (the XFS one, whose copy reads the device's size), removed again.
+loopdev=$(losetup -f --show -r "$IMG/empty.xfs")
+t base-add-blockdev imgbase base --add Image-6.0-0 --from "$loopdev"
+lvs --noheadings -o lv_name,lv_attr,lv_size --units b --nosuffix HostVG/Image-6.0-0 | xargs >"$O/blockdev-lv" 2>&1
+losetup -d "$loopdev"
+t base-rm-blockdev imgbase base --remove Image-6.0-0
 t layer-on-2 imgbase layer --add Image-2.0-0
 lvchange -ay -K HostVG/Image-2.0-0+1 && mkdir -p /mnt/l && mount /dev/HostVG/Image-2.0-0+1 /mnt/l && cat /mnt/l/etc/os-release >"$O/l2-os-release.out"; umount /mnt/l; lvchange -an HostVG/Image-2.0-0+1
 lvs --reportformat json --units b --nosuffix -o lv_name,lv_size,data_percent,lv_attr HostVG >"$O/sizes.json"
@@ -216,6 +223,11 @@ describe('imgbase verbs on real LVM thin', () => {
     expect(rc('base-add-sq'), err('base-add-sq')).toBe(0);
     expect(rc('base-add-xfs'), err('base-add-xfs')).toBe(0);
     expect(rc('base-add-missing')).toBe(2);
+    expect(rc('base-add-mounted')).toBe(2);
+    expect(err('base-add-mounted')).toMatch(/^imgbase: image \/dev\/\S+ is mounted on \/boot; unmount it first$/m);
+    expect(rc('base-add-blockdev'), err('base-add-blockdev')).toBe(0);
+    expect(outFile(result, 'blockdev-lv')).toMatch(/^Image-6\.0-0 .r\S* \d+$/m);
+    expect(rc('base-rm-blockdev')).toBe(0);
     expect(rc('layer-on-2')).toBe(0);
     expect(outFile(result, 'l2-os-release.out')).toContain('Test image');
     type Row = { lv_name: string; lv_size: string; data_percent: string; lv_attr: string };
