@@ -12,9 +12,10 @@ import { EXIT_POST_HOOK } from '../core/hooks';
 import { UPDATE_REPORT } from '../core/update/report';
 import { describeStep, rewriteFstabRoot, undoClass, type Step } from '../core/steps';
 import { withFstabLine } from '../core/data';
+import { withMountLines } from '../core/fstab';
 import { atomicWrite, fsyncPath } from './atomic';
 import { findCommand, run } from './exec';
-import { checkFs, copyDirInto, copyIn, makeFs, newFilesystemUuid, withMounted } from './fs';
+import { checkFs, copyDirInto, copyIn, makeFs, newFilesystemUuid, pathExists, withMounted } from './fs';
 import { copyImageSparse, growFs } from './image';
 import { runHook } from './hooks';
 import { applyEtc, writeAccountFiles } from './etc-tree';
@@ -124,9 +125,10 @@ async function perform(s: Step, opts: ApplyOptions): Promise<Undo | null> {
       await withMounted(lvm.lvPath(s.vg, s.lv), async (dir) => {
         const path = `${dir}/etc/fstab`;
         const text = await readFile(path, 'utf8').catch(() => null);
-        if (text === null) return;
-        const next = rewriteFstabRoot(text, lvm.lvPath(s.vg, s.lv));
-        if (next !== text) await atomicWrite(path, next);
+        // A tree without /etc is no system to boot (a data-only image): nothing to point.
+        if (text === null && !(await pathExists(`${dir}/etc`))) return;
+        const next = withMountLines(rewriteFstabRoot(text ?? '', lvm.lvPath(s.vg, s.lv)), s.mounts);
+        if (next !== (text ?? '')) await atomicWrite(path, next);
       });
       return null;
     case 'fstab-line':

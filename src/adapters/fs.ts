@@ -1,5 +1,5 @@
 // Mounting and filesystem identity: the only places imgbased touches filesystems of LVs.
-import { mkdir, mkdtemp, open, rmdir, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, readFile, rmdir, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fsckExitMeaning, fsckStatusFromLog } from '../core/fsck';
 import { FSTYPE_PROBE_BYTES, fstypeOf } from '../core/fstype';
@@ -127,6 +127,13 @@ export async function bootFsck(dev: string): Promise<string | null> {
     return `fsck failed: ${last ? last.slice(0, 200) : `systemd-fsck exit ${r.exitCode}`}`;
   }
   return `fsck failed (exit ${code}: ${fsckExitMeaning(code)})`;
+}
+
+export const FSTAB = '/etc/fstab';
+
+/** The running system's fstab; null when it has none. */
+export async function readFstab(): Promise<string | null> {
+  return readFile(FSTAB, 'utf8').catch(() => null);
 }
 
 export async function pathExists(p: string): Promise<boolean> {

@@ -1,16 +1,16 @@
 // imgbase data: data volumes (core/data): list them, or make a path one (core/plans/data).
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { UsageError } from '../core/errors';
 import { dataVolumes, validateDataPath } from '../core/data';
 import { planDataAdd, type DataAddRequest } from '../core/plans/data';
 import { formatSize, parseSize } from '../core/space';
 import { run } from '../adapters/exec';
+import { FSTAB, readFstab } from '../adapters/fs';
 import { withLock } from '../adapters/lock';
 import { chooseAction, lockTimeout, optValue, parseVerbArgs, printJson, type GlobalOpts } from './args';
 import { loadInventory, noPositional, requireLayout, runningLv } from './context';
 import { execute, readSnapshots } from './plan-run';
 
-const FSTAB = '/etc/fstab';
 
 export const usage = `usage: imgbase data [--json]
        imgbase data --add PATH [--name LV] [--size SIZE] [--dry-run]
@@ -42,7 +42,7 @@ export async function dataCommand(argv: string[], g: GlobalOpts): Promise<number
 async function list(g: GlobalOpts): Promise<number> {
   const inv = await loadInventory();
   const { vg } = requireLayout(inv);
-  const vols = dataVolumes(inv.foreign, vg, (await readFile(FSTAB, 'utf8').catch(() => null)) ?? '');
+  const vols = dataVolumes(inv.foreign, vg, (await readFstab()) ?? '');
   if (g.json) printJson({ volumes: vols });
   else if (vols.length === 0) console.log('no data volumes');
   else for (const v of vols) console.log(`${v.lv}\t${formatSize(v.sizeBytes, 'h')}\t${v.path ?? `(not in ${FSTAB})`}`);
@@ -69,7 +69,7 @@ export async function readDataRequest(path: string, name: string | undefined, si
     // Only a path the planner accepts is looked at (du on /var or /proc would be slow or meaningless).
     current: validateDataPath(path) === null ? await current(path) : null,
     mountedFrom: mounted.exitCode === 0 ? mounted.stdout.trim() : null,
-    fstab: { file: FSTAB, text: await readFile(FSTAB, 'utf8').catch(() => null) },
+    fstab: { file: FSTAB, text: await readFstab() },
   };
 }
 

@@ -1,5 +1,6 @@
 // The imperative shell around every write: read the snapshots (LVM, /boot, kernels inside bases that lack a copy),
 // let a pure planner in core/plans make the steps, then print them (--dry-run) or apply them in that order.
+import { bootMountLines } from '../core/fstab';
 import { buildInventory, TAGS, type Inventory, type LvRecord } from '../core/inventory';
 import type { Plan, PlanInput } from '../core/plans/compose';
 import { planJson, renderPlan } from '../core/steps';
@@ -8,6 +9,7 @@ import { applyPlan } from '../adapters/apply';
 import { DEFAULT_BOOT_DIR, readBootSnapshot } from '../adapters/boot-read';
 import { readHookTimeout, scanHooks } from '../adapters/hooks';
 import { readBootConfig } from '../adapters/checks';
+import { readFstab } from '../adapters/fs';
 import { probeLv, type Probe } from '../adapters/kernel';
 import { log } from '../adapters/log';
 import { readLvRecords } from '../adapters/lvm';
@@ -52,6 +54,7 @@ export async function readSnapshots(o: SnapshotOptions = {}): Promise<PlanInput>
   }
   return {
     records, inv, boot, kernels, fsTypes, running: (await runningLayer(inv))?.name ?? null,
+    bootMounts: bootMountLines((await readFstab()) ?? ''),
     hooks: await scanHooks(), hookTimeoutS: await readHookTimeout(), config: await readBootConfig(), now: new Date(),
   };
 }

@@ -1,6 +1,7 @@
 // imgbase install, pure: whether a disk may be installed to (from lsblk's and pvs's view of the machine), the
 // partition table written to it, the sizes, and the fstab the first layer gets. Nothing here touches a disk.
 import { UsageError } from './errors';
+import { BOOT_MOUNT_POINTS, withoutMounts } from './fstab';
 import { formatSize } from './space';
 import { MODULE_FILES } from './update/initrd';
 
@@ -162,11 +163,7 @@ export function partitionLayout(disk: string, fw: Firmware, bootBytes: number): 
  * image was made on), plus /boot (and the ESP) of this disk by UUID. / stays out: the kernel command line names it.
  */
 export function installedFstab(imageFstab: string, bootUuid: string, espUuid: string | null): string {
-  const mine = new Set(['/', '/boot', '/boot/efi']);
-  const kept = imageFstab.split('\n').filter((l) => {
-    const f = l.trim().split(/\s+/);
-    return !(f.length >= 2 && !f[0]!.startsWith('#') && mine.has(f[1]!));
-  });
+  const kept = withoutMounts(imageFstab, new Set(['/', ...BOOT_MOUNT_POINTS]));
   while (kept.length && kept[kept.length - 1]!.trim() === '') kept.pop();
   const lines = [
     ...kept,

@@ -38,7 +38,8 @@ export type Step =
   | { kind: 'copy-image'; vg: string; lv: string; image: string; fsType: string }
   | { kind: 'grow-fs'; vg: string; lv: string }
   | { kind: 'new-fs-uuid'; vg: string; lv: string }
-  | { kind: 'fstab-root'; vg: string; lv: string }
+  /** `/` names the LV; `mounts`: the running system's /boot and /boot/efi lines, which every layer mounts too. */
+  | { kind: 'fstab-root'; vg: string; lv: string; mounts: string[] }
   /** A line appended to the LV's /etc/fstab (a data volume of layout --init, in the base every layer starts from). */
   | { kind: 'fstab-line'; vg: string; lv: string; line: string }
   /**
@@ -171,7 +172,7 @@ export function describeStep(s: Step): string {
     case 'copy-image': return `copy ${s.fsType} image ${s.image} sparsely into ${lv(s.vg, s.lv)}`;
     case 'grow-fs': return `grow the filesystem on ${lv(s.vg, s.lv)} to the LV size`;
     case 'new-fs-uuid': return `give ${lv(s.vg, s.lv)} a new filesystem UUID`;
-    case 'fstab-root': return `point / in ${lv(s.vg, s.lv)}:/etc/fstab at /dev/${s.vg}/${s.lv}`;
+    case 'fstab-root': return `point / in ${lv(s.vg, s.lv)}:/etc/fstab at /dev/${s.vg}/${s.lv}${s.mounts.length ? `, mount ${s.mounts.map((m) => m.split(/\s+/)[1]).join(' and ')} as this system does` : ''}`;
     case 'fstab-line': return `add "${s.line}" to ${lv(s.vg, s.lv)}:/etc/fstab`;
     case 'carry-etc':
       return `carry ${s.actions.length} change(s) of ${s.from} into ${lv(s.vg, s.lv)}:/etc${s.conflicts ? ` (${s.conflicts} conflict(s): the new image's version kept as .imgnew)` : ''}`;

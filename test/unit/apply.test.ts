@@ -17,7 +17,7 @@ const ADD: Step[] = [
   { kind: 'snapshot', vg: VG, origin: 'X-1-0', name: 'X-1-0+2', tags: [TAGS.layer, TAGS.incomplete] },
   { kind: 'activate', vg: VG, lv: 'X-1-0+2' },
   { kind: 'new-fs-uuid', vg: VG, lv: 'X-1-0+2' },
-  { kind: 'fstab-root', vg: VG, lv: 'X-1-0+2' },
+  { kind: 'fstab-root', vg: VG, lv: 'X-1-0+2', mounts: [] },
   { kind: 'deactivate', vg: VG, lv: 'X-1-0+2' },
   { kind: 'lv-untag', vg: VG, lv: 'X-1-0+2', tag: TAGS.incomplete },
   { kind: 'write-entry', layer: 'X-1-0+2', file: E, content: 'title x\n', previous: null },

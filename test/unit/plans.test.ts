@@ -217,6 +217,14 @@ describe('plans in detail', () => {
     expect(plan.notes).toEqual([]);
   });
 
+  it('layer --add: the new layer mounts /boot and the ESP as the running system does (a base from another image)', () => {
+    const mounts = ['UUID=1111-aaaa /boot ext4 defaults 0 2', 'UUID=AB12-CD34 /boot/efi vfat umask=0077 0 1'];
+    const step = planLayerAdd({ ...host, bootMounts: mounts }, undefined).steps.find((s) => s.kind === 'fstab-root')!;
+    expect(step).toEqual({ kind: 'fstab-root', vg: 'HostVG', lv: 'E-5-0+1', mounts });
+    expect(describeStep(step)).toBe('point / in HostVG/E-5-0+1:/etc/fstab at /dev/HostVG/E-5-0+1, mount /boot and /boot/efi as this system does');
+    expect(planLayerAdd(host, undefined).steps.find((s) => s.kind === 'fstab-root')).toMatchObject({ mounts: [] });
+  });
+
   it('base --add after a kill -9: the incomplete LV of that name is removed and created again', () => {
     const { steps } = planBaseAdd(host, 'C-3-0', 4 * GiB, IMAGE);
     const rm = at(steps, (s) => s.kind === 'remove-lv' && s.lv === 'C-3-0');

@@ -34,6 +34,8 @@ export interface PlanInput {
   fsTypes: ReadonlyMap<string, string>;
   /** The layer / runs from, if any. */
   running: string | null;
+  /** The running system's fstab lines for /boot and /boot/efi (core/fstab): every new layer mounts them too. */
+  bootMounts?: string[];
   /** Files found in the hook directories, and the per-hook timeout. */
   hooks: readonly FoundFile[];
   hookTimeoutS: number;

@@ -70,7 +70,7 @@ export function planUpdate(input: PlanInput, req: UpdateRequest): Plan & { layer
       },
       ...(Object.keys(req.accounts).length ? [{ kind: 'write-accounts', vg, lv: layer, files: req.accounts } as Step] : []),
       // After the carry: the admin's fstab (their mounts) names the running layer as /; the new layer is / here.
-      { kind: 'fstab-root', vg, lv: layer },
+      { kind: 'fstab-root', vg, lv: layer, mounts: planInput.bootMounts ?? [] },
       ...(build ? [{ kind: 'build-initrd', vg, lv: layer, version: kernel.version, ...build } as Step] : []),
       { kind: 'deactivate', vg, lv: layer },
     ],

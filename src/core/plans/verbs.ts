@@ -56,14 +56,14 @@ function baseHasFs(input: PlanInput, base: string): boolean {
 }
 
 /** Steps that make a layer: a writable snapshot with its own filesystem UUID and an fstab that names it. */
-export function layerCreate(vg: string, origin: string, layer: string, hasFs: boolean): Step[] {
+export function layerCreate(vg: string, origin: string, layer: string, hasFs: boolean, mounts: string[]): Step[] {
   return [
     { kind: 'snapshot', vg, origin, name: layer, tags: [TAGS.layer, TAGS.incomplete] },
     ...(hasFs
       ? [
           { kind: 'activate', vg, lv: layer } as Step,
           { kind: 'new-fs-uuid', vg, lv: layer } as Step,
-          { kind: 'fstab-root', vg, lv: layer } as Step,
+          { kind: 'fstab-root', vg, lv: layer, mounts } as Step,
           { kind: 'deactivate', vg, lv: layer } as Step,
         ]
       : []),
@@ -81,7 +81,7 @@ export function planLayerAdd(input: PlanInput, target: string | undefined): Plan
   const newRoot = hasFs ? { vg, lv: name } : undefined;
   const change = {
     vg,
-    create: layerCreate(vg, origin, name, hasFs),
+    create: layerCreate(vg, origin, name, hasFs, input.bootMounts ?? []),
     complete: [name],
     newLayers: [{ name, base, nvr, index: parseLayerName(name)!.index }],
   };
@@ -225,7 +225,7 @@ export function planLayoutInit(input: PlanInput, r: InitRequest): Plan & { layer
       ...data.lines.map((line): Step => ({ kind: 'fstab-line', vg, lv: nvr, line })),
       { kind: 'deactivate', vg, lv: nvr },
       { kind: 'read-only', vg, lv: nvr },
-      ...layerCreate(vg, nvr, layer, true),
+      ...layerCreate(vg, nvr, layer, true, input.bootMounts ?? []),
     ],
     // Data volumes first: a cut after they are complete leaves them for the re-run to use (initData).
     complete: [...data.complete, nvr, layer],
