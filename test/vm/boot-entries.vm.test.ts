@@ -2,7 +2,8 @@
 // /boot/grub/grub.cfg made by Debian's grub-mkconfig with our /etc/grub.d/42_imgbased, whose stub sources the menu
 // file /boot/grub/imgbased.cfg that imgbase writes itself).
 //
-// One overlay of the lead's layered host (2 bases, 3 layers made by the imgbase verbs), five chained GRUB boots:
+// One overlay of the lead's layered host (imgbase install, then 2 bases and 3 layers by the imgbase verbs), five
+// chained GRUB boots:
 //   B1 default            -> newest layer; menu order; bootctl; grub-script-check of grub.cfg and imgbased.cfg;
 //                            layer --add/--remove leave grub.cfg alone; foreign entry; weird title;
 //                            `boot --next <oldest>`
@@ -35,7 +36,7 @@ t() { local n=$1; shift; "$@" >"$O/$n.out" 2>"$O/$n.err"; local rc=$?; echo $rc 
 env_list() { grub-editenv /boot/grub/grubenv list >"$O/env-$1.txt" 2>&1; mark "next-$1" "$(sed -n 's/^next_entry=//p' "$O/env-$1.txt")"; mark "saved-$1" "$(sed -n 's/^saved_entry=//p' "$O/env-$1.txt")"; }
 foreign_sha() { mark "foreign-sha-$1" "$(sha256sum /boot/loader/entries/zz-foreign.conf 2>/dev/null | cut -d' ' -f1)"; }
 ids() { grep -o "\-\-id 'imgbased-[^']*'" /boot/grub/imgbased.cfg | sed "s/--id '//; s/'$//" | xargs; }
-# grub.cfg must never change after the fixture's layout --init put the stub in it: the write verbs touch only imgbased.cfg.
+# grub.cfg must never change after the fixture's install put the stub in it: the write verbs touch only imgbased.cfg.
 cfg_sha() { mark "cfg-sha-$1" "$(sha256sum /boot/grub/grub.cfg | cut -d' ' -f1)"; }
 `;
 
@@ -84,6 +85,9 @@ describe('boot entries through the on-disk GRUB', () => {
 
   it('B1: menu lists one entry per layer newest first, default boots the newest layer; bootctl and grub-script-check are clean', async () => {
     const r = await grubBoot('boot-entries-1', String.raw`
+# The newest layer's base came from another image (no /boot in its fstab): layer --add gave it this host's /boot.
+mark boot-mount "$(findmnt -no FSTYPE,LABEL /boot | xargs)"
+mark fstab-boot "$(grep -c '^UUID=[^ ]* /boot ext4 ' /etc/fstab)"
 cfg_sha 1
 t list imgbase boot --list
 t list-json imgbase boot --list --json
@@ -93,7 +97,7 @@ ls /boot/loader/entries >"$O/entries1.txt"
 ls /boot/imgbased >"$O/kernels1.txt"
 for f in /boot/loader/entries/imgbased-*.conf; do echo "== $f"; cat "$f"; done >"$O/our-entries1.txt"
 SYSTEMD_RELAX_ESP_CHECKS=1 SYSTEMD_RELAX_XBOOTLDR_CHECKS=1 bootctl --esp-path=/boot --boot-path=/boot list --no-pager >"$O/bootctl.out" 2>"$O/bootctl.err"; mark rc-bootctl $?
-# grub.cfg was made by grub-mkconfig (which runs grub-script-check itself) at the fixture's layout --init.
+# grub.cfg was made by grub-mkconfig (which runs grub-script-check itself) at the fixture's install (grub-install step).
 t script-check grub-script-check /boot/grub/grub.cfg
 t script-check-menu grub-script-check /boot/grub/imgbased.cfg
 t sync-idem imgbase boot --sync
@@ -119,6 +123,8 @@ mark ids "$(ids)"
 sync
 `);
     expectMarker(r, 'boot-root', dm(NEWEST));
+    expectMarker(r, 'boot-mount', 'ext4 boot');
+    expectMarker(r, 'fstab-boot', '1');
     expect(menuLayers(r)).toEqual([NEWEST, MIDDLE, OLDEST]);
     expect(grubChoice['boot-entries-1']).toMatch(/\(Image-2\.0-0\+1\)$/);
     expect(rc(r, 'list')).toBe(0);
@@ -223,7 +229,9 @@ sync
     const r = await grubBoot('boot-entries-5', String.raw`
 kver=$(uname -r)
 mark kernels-before "$(ls /boot/imgbased | xargs)"
-t ki-add /etc/kernel/install.d/90-imgbased.install add "$kver" /boot/unused /boot/vmlinuz-"$kver" /boot/initrd.img-"$kver"
+# A kernel as a package would hand it over (this installed host keeps its kernels under /boot/imgbased only).
+cp /boot/imgbased/Image-1.0-0/vmlinuz-"$kver" /boot/imgbased/Image-1.0-0/initrd.img-"$kver" /var/tmp/
+t ki-add /etc/kernel/install.d/90-imgbased.install add "$kver" /boot/unused /var/tmp/vmlinuz-"$kver" /var/tmp/initrd.img-"$kver"
 mark ki-linux "$(sed -n 's/^linux //p' /boot/loader/entries/${id(MIDDLE)}.conf)"
 t ki-remove /etc/kernel/install.d/90-imgbased.install remove "$kver" /boot/unused
 mark ki-linux-after "$(sed -n 's/^linux //p' /boot/loader/entries/${id(MIDDLE)}.conf)"

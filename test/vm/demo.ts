@@ -61,7 +61,7 @@ function menu(r: BootResult): string {
 async function main(): Promise<void> {
   say('preparing the VM lab (Debian 12 guest, LVM thin host disk, imgbase installed; cached after the first run)');
   const lab = await ensureLab((s) => process.stdout.write(`  ${s}\n`));
-  say('making a host with two bases and three layers with imgbase itself (cached per build)');
+  say('making a host with imgbase install, then two bases and three layers with imgbase itself (cached per build)');
   const { disk: layered } = await ensureLayeredHost(lab, (s) => process.stdout.write(`  ${s}\n`));
   const disk = await overlay(layered, 'demo');
 

@@ -1,5 +1,5 @@
 // Shared by the initrd VM tests and the initrd benchmark. The layers come from the lab's shared "layered" host
-// (test/vm/fixtures/layered.ts, made by imgbase itself):
+// (test/vm/fixtures/layered.ts: imgbase install, then the imgbase verbs):
 //   Image-1.0-0 (base)  Image-1.0-0+1  Image-1.0-0+2        Image-2.0-0 (base, "image 2")  Image-2.0-0+1 (newest)
 import { LAYERED } from './fixtures/layered.js';
 
@@ -15,17 +15,21 @@ export function dm(lv: string, vg = VG): string {
 
 /** Proof that dracut's strip step left the binary alone (binutils is installed in the guest). */
 export const STRIP_PROOF = String.raw`kver=$(uname -r)
-# /boot is vda1; mount it when the booted layer's fstab did not.
-mountpoint -q /boot || mount /boot 2>/dev/null || mount -o ro /dev/vda1 /boot
+# /boot is the disk's partition labelled "boot"; mount it when the booted layer's fstab did not.
+mountpoint -q /boot || mount /boot 2>/dev/null || mount -o ro LABEL=boot /boot
 mark boot-mounted "$(mountpoint -q /boot && echo yes || echo no)"
 mark strip-tool "$(command -v strip || command -v eu-strip || echo none)"
-a=$(lsinitrd -f usr/sbin/imgbase "/boot/initrd.img-$kver" | sha256sum | cut -d' ' -f1)
+# The initramfs of the running layer's boot entry (the one this boot was given: the lab's project initramfs).
+layer=$(imgbase w --json | sed -n 's/.*"layer": *"\([^"]*\)".*/\1/p')
+initrd=/boot$(awk '$1 == "initrd" { print $2 }' "/boot/loader/entries/imgbased-$(echo "$layer" | tr + _).conf")
+mark strip-initrd "$initrd"
+a=$(lsinitrd -f usr/sbin/imgbase "$initrd" | sha256sum | cut -d' ' -f1)
 b=$(sha256sum /usr/sbin/imgbase | cut -d' ' -f1)
 mark initrd-imgbase-identical "$([ "$a" = "$b" ] && echo yes || echo "no:$a:$b")"
-lsinitrd "/boot/initrd.img-$kver" >"$LAB_OUT/lsinitrd.txt" 2>&1 || true
+lsinitrd "$initrd" >"$LAB_OUT/lsinitrd.txt" 2>&1 || true
 mark initrd-has-module "$(grep -c -E 'imgbased-generator|imgbased-select.service' "$LAB_OUT/lsinitrd.txt" || true)"
 mark initrd-cmdline-d "$(grep -c 'etc/cmdline.d/.*conf' "$LAB_OUT/lsinitrd.txt" || true)"
-mark initrd-bytes "$(stat -c %s "/boot/initrd.img-$kver")"
+mark initrd-bytes "$(stat -c %s "$initrd")"
 `;
 
 /** Breaks a (not running) layer's filesystem: zeroed group descriptors; blkid still says ext4, mount fails. */

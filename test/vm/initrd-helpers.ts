@@ -16,7 +16,7 @@ export interface StatusJson {
   message?: string;
 }
 
-/** The shared layered host (2 bases, 3 layers made by imgbase), as a fresh overlay for one test file. */
+/** The shared layered host (imgbase install, then 2 bases, 3 layers), as a fresh overlay for one test file. */
 export async function layeredOverlay(lab: Lab, name: string): Promise<string> {
   const host = await ensureLayeredHost(lab);
   return overlay(host.disk, name);

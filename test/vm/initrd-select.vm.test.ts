@@ -59,6 +59,7 @@ describe.sequential('initrd: choosing a layer at boot', () => {
     expect(r, 'the stock boot did not run').toBeDefined();
     expectMarker(r, 'boot-mounted', 'yes');
     expect(expectMarker(r, 'strip-tool')).not.toBe('none');
+    expectMarker(r, 'strip-initrd', new RegExp(`^/boot/imgbased/${OLDEST.replace(/\+\d+$/, '').replace(/\./g, '\\.')}/initrd\\.img-`));
     expectMarker(r, 'initrd-imgbase-identical', 'yes');
     expectMarker(r, 'initrd-has-module', '2');
     expectMarker(r, 'initrd-cmdline-d', '0');

@@ -253,6 +253,8 @@ describe('imgbase update: a new image, the host\'s /etc and accounts carried (is
     // fstab: the admin's line; no line names the old layer (the lab's fstab has no / line: root= decides).
     expect(f('fstab-after')).toContain('/dev/HostVG/updata /srv/updata ext4 defaults,nofail 0 2');
     expect(f('fstab-after')).not.toContain(OLD_LAYER);
+    // /boot as the running system mounts it (the image's own fstab has no /boot line).
+    expect(f('fstab-after')).toMatch(/^UUID=\S+ \/boot ext4 defaults 0 2$/m);
   });
 
   it('accounts: the admin\'s user with its id and password hash (su with the password works, a wrong one fails), the image\'s new system user', () => {

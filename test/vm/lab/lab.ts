@@ -4,7 +4,7 @@ import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { withLock, writeJsonAtomic } from './cache.js';
 import { safeRm } from './chroot.js';
-import { ensureImage } from './image.js';
+import { ensureImage, type ImageEntry } from './image.js';
 import { cacheDir, repoRoot } from './paths.js';
 import { ensureHost, HOST_APPEND } from './provision.js';
 import { ensureProject } from './project.js';
@@ -23,6 +23,8 @@ export interface Lab {
   projectInitrd: string;
   /** Kernel args for a direct boot of the host's root LV (root=, rd.lvm.lv=, rw). */
   hostAppend: string;
+  /** The guest image (tar of the Debian tree): for fixtures that build their own disks from it. */
+  image: ImageEntry;
   keys: { image: string; host: string; project: string };
   setupSeconds: number;
 }
@@ -95,6 +97,7 @@ export async function ensureLab(log: (s: string) => void = (s) => process.stderr
         projectKernel: proj.kernel,
         projectInitrd: proj.initrd,
         hostAppend: HOST_APPEND,
+        image: img,
         keys: { image: img.key, host: host.key, project: proj.key },
         setupSeconds: (Date.now() - t0) / 1000,
       };
