@@ -11,7 +11,6 @@ import { chooseAction, lockTimeout, optValue, parseVerbArgs, printJson, type Glo
 import { loadInventory, noPositional, requireLayout, runningLv } from './context';
 import { execute, readSnapshots } from './plan-run';
 
-
 export const usage = `usage: imgbase data [--json]
        imgbase data --add PATH [--name LV] [--size SIZE] [--dry-run]
 
