@@ -1,11 +1,8 @@
 // Carries out a plan: the steps in plan order, one small function per step kind. When a step fails, the steps done
 // since the last one that cannot be undone (an LV or kernel copy removed) are undone in reverse order; earlier ones
 // stand, and the next write (or `imgbase check --repair`) finishes what they started.
-//
-// Test hook, documented in README: IMGBASED_FAULT=fail@N makes step N fail before it runs; IMGBASED_FAULT=powercut@N
-// resets the machine right after step N (sysrq b: no sync, no unmount, as near to pulling the plug as a guest gets);
-// IMGBASED_FAULT=<kind> makes the first step of that kind fail.
-import { mkdir, readFile, rm, unlink, writeFile } from 'node:fs/promises';
+// The crash-safety tests inject a failure or a power cut at a step through adapters/fault.
+import { lstat, mkdir, readFile, rm, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { ImgbasedError } from '../core/errors';
 import { EXIT_POST_HOOK } from '../core/hooks';
@@ -19,6 +16,8 @@ import { checkFs, copyDirInto, copyIn, makeFs, newFilesystemUuid, pathExists, wi
 import { copyImageSparse, growFs } from './image';
 import { runHook } from './hooks';
 import { applyEtc, writeAccountFiles } from './etc-tree';
+import { inTreeForWrite, realDirIn } from './confine';
+import { powerCut, takeFault, type Fault } from './fault';
 import { buildInitrd } from './initrd';
 import { diskStep } from './disk';
 import { copyKernel } from './kernel';
@@ -34,6 +33,10 @@ export interface ApplyOptions {
   mkconfig?: string;
   /** Lines about what changed on /boot (the verb's stdout stays its own answer). */
   note?: (line: string) => void;
+  /** A dry run's pre- hooks: never a fault. */
+  dryRun?: boolean;
+  /** The fault to inject (unit tests); default: the flag file's, when root left one (adapters/fault). */
+  fault?: Fault | null;
   /** Replaces the step functions (unit tests record what runs, in which order). */
   perform?: (s: Step) => Promise<Undo | null>;
 }
@@ -123,28 +126,28 @@ async function perform(s: Step, opts: ApplyOptions): Promise<Undo | null> {
       return null;
     case 'fstab-root':
       await withMounted(lvm.lvPath(s.vg, s.lv), async (dir) => {
-        const path = `${dir}/etc/fstab`;
-        const text = await readFile(path, 'utf8').catch(() => null);
         // A tree without /etc is no system to boot (a data-only image): nothing to point.
-        if (text === null && !(await pathExists(`${dir}/etc`))) return;
+        if (!(await lstatOrNull(`${dir}/etc`))) return;
+        const path = await fstabIn(dir);
+        const text = await readFile(path, 'utf8').catch(() => null);
         const next = withMountLines(rewriteFstabRoot(text ?? '', lvm.lvPath(s.vg, s.lv)), s.mounts);
         if (next !== (text ?? '')) await atomicWrite(path, next);
       });
       return null;
     case 'fstab-line':
       await withMounted(lvm.lvPath(s.vg, s.lv), async (dir) => {
-        const path = `${dir}/etc/fstab`;
+        const path = await fstabIn(dir);
         await atomicWrite(path, withFstabLine((await readFile(path, 'utf8').catch(() => null)) ?? '', s.line));
       });
       return null;
     case 'carry-etc':
       await withMounted(lvm.lvPath(s.vg, s.lv), async (dir) => {
-        for (const n of await applyEtc(s.actions, s.from, join(dir, 'etc'))) opts.note?.(`/etc/${n.path}: ${n.note}`);
-        await atomicWrite(join(dir, UPDATE_REPORT), s.report);
+        for (const n of await applyEtc(s.actions, s.from, await etcIn(dir))) opts.note?.(`/etc/${n.path}: ${n.note}`);
+        await atomicWrite(await inTreeForWrite(dir, UPDATE_REPORT), s.report);
       });
       return null;
     case 'write-accounts':
-      await withMounted(lvm.lvPath(s.vg, s.lv), (dir) => writeAccountFiles(join(dir, 'etc'), s.files));
+      await withMounted(lvm.lvPath(s.vg, s.lv), async (dir) => writeAccountFiles(await etcIn(dir), s.files));
       return null;
     case 'build-initrd':
       await buildInitrd(s);
@@ -207,7 +210,7 @@ async function perform(s: Step, opts: ApplyOptions): Promise<Undo | null> {
       await diskStep(s);
       return null;
     case 'fstab-write':
-      await withMounted(lvm.lvPath(s.vg, s.lv), (dir) => atomicWrite(`${dir}/etc/fstab`, s.content));
+      await withMounted(lvm.lvPath(s.vg, s.lv), async (dir) => atomicWrite(await fstabIn(dir), s.content));
       return null;
     case 'copy-in':
       await withMounted(lvm.lvPath(s.vg, s.lv), (dir) => copyIn(dir, s.files));
@@ -222,6 +225,20 @@ async function perform(s: Step, opts: ApplyOptions): Promise<Undo | null> {
       await run('umount', [s.path]);
       return null;
   }
+}
+
+/** The new layer's /etc: a real directory of its own (an image whose /etc is a symlink is refused). */
+function etcIn(dir: string): Promise<string> {
+  return realDirIn(dir, 'etc', 'the new layer');
+}
+
+/** Its /etc/fstab, to be replaced (a symlink there is replaced, not written through). */
+async function fstabIn(dir: string): Promise<string> {
+  return inTreeForWrite(await etcIn(dir), 'fstab');
+}
+
+async function lstatOrNull(p: string): Promise<unknown> {
+  return lstat(p).catch(() => null);
 }
 
 type HookStep = Extract<Step, { kind: 'hook' }>;
@@ -240,28 +257,6 @@ async function runHookStep(s: HookStep): Promise<void> {
   }
 }
 
-interface Fault {
-  at: 'fail' | 'powercut';
-  step: number | null;
-  kind: string | null;
-}
-
-export function parseFault(v: string | undefined): Fault | null {
-  if (!v) return null;
-  const m = /^(fail|powercut)@(\d+)$/.exec(v);
-  if (m) return { at: m[1] as Fault['at'], step: Number(m[2]), kind: null };
-  return { at: 'fail', step: null, kind: v };
-}
-
-async function powerCut(n: number): Promise<never> {
-  log.warn(`IMGBASED_FAULT: power cut after step ${n}`);
-  await writeFile('/proc/sys/kernel/sysrq', '1').catch(() => undefined);
-  await writeFile('/proc/sysrq-trigger', 'b');
-  // The machine is gone; never reached on a real reset.
-  await new Promise((r) => setTimeout(r, 60_000));
-  throw new ImgbasedError('power cut did not happen');
-}
-
 export class PartialApplyError extends ImgbasedError {}
 
 /** The work is done, but a post- hook failed (its own exit status, documented in README). */
@@ -270,7 +265,7 @@ export class PostHookError extends ImgbasedError {
 }
 
 export async function applyPlan(steps: readonly Step[], opts: ApplyOptions = {}): Promise<void> {
-  const fault = parseFault(process.env.IMGBASED_FAULT);
+  const fault = opts.dryRun ? null : opts.fault !== undefined ? opts.fault : await takeFault();
   let undo: Undo[] = [];
   let forward = 0;
   const step = opts.perform ?? ((x: Step) => perform(x, opts));

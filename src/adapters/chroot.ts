@@ -1,7 +1,7 @@
 // Running a tool of another tree (a new layer) in a chroot of it, with the API filesystems it needs: dracut (initramfs
 // builds) and GRUB (install) must be the tree's own, not this host's.
 import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { realDirIn } from './confine';
 import { run } from './exec';
 
 /** Mounted in this order under the tree, unmounted in the reverse. */
@@ -17,7 +17,7 @@ export async function withApiMounts<T>(dir: string, fn: (chroot: (cmd: string, a
   const mounted: string[] = [];
   try {
     for (const m of [...API_MOUNTS.map((a) => ({ at: a.at, args: a.args })), ...extra.map((e) => ({ at: e.at, args: [e.dev] }))]) {
-      const at = join(dir, m.at);
+      const at = await realDirIn(dir, m.at, 'mounting in the new tree', true);
       await mkdir(at, { recursive: true });
       await run('mount', [...m.args, at]);
       mounted.push(at);

@@ -1,10 +1,11 @@
 // Mounting and filesystem identity: the only places imgbased touches filesystems of LVs.
-import { mkdir, mkdtemp, open, readFile, rmdir, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, readFile, rm, rmdir, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fsckExitMeaning, fsckStatusFromLog } from '../core/fsck';
 import { FSTYPE_PROBE_BYTES, fstypeOf } from '../core/fstype';
 import { MOUNT_DIR } from '../core/paths';
 import { run } from './exec';
+import { inTreeForWrite } from './confine';
 
 export type FsType = 'ext4' | 'ext3' | 'ext2' | 'xfs' | string;
 
@@ -140,10 +141,12 @@ export async function pathExists(p: string): Promise<boolean> {
   return stat(p).then(() => true, () => false);
 }
 
-/** Host paths copied to the same paths under dir (owners, modes, links kept). */
+/** Host paths copied to the same paths in the tree at dir (owners, modes, links kept; never through its symlinks). */
 export async function copyIn(dir: string, files: readonly string[]): Promise<void> {
   for (const f of files) {
-    await mkdir(dirname(join(dir, f)), { recursive: true });
-    await run('cp', ['-a', '--', f, join(dir, f)]);
+    const at = await inTreeForWrite(dir, f);
+    await mkdir(dirname(at), { recursive: true });
+    await rm(at, { recursive: true, force: true });
+    await run('cp', ['-a', '--no-target-directory', '--', f, at]);
   }
 }

@@ -5,6 +5,7 @@ import { UsageError } from '../core/errors';
 import { baseNameFromOsRelease } from '../core/update/image-name';
 import { run } from './exec';
 import { fsType, withMounted } from './fs';
+import { inTree } from './confine';
 
 export interface ImageInfo {
   path: string;
@@ -123,7 +124,7 @@ export async function growFs(dev: string): Promise<void> {
 /** The base name an image tree gives itself (os-release: IMAGE_ID/ID and IMAGE_VERSION/VERSION_ID), unless given. */
 export async function baseNameOfTree(dir: string, given: string | undefined, verb: string): Promise<string> {
   if (given !== undefined) return given;
-  const osRelease = (await readFile(join(dir, 'etc/os-release'), 'utf8').catch(() => null)) ?? (await readFile(join(dir, 'usr/lib/os-release'), 'utf8').catch(() => ''));
+  const osRelease = (await readFile(await inTree(dir, 'etc/os-release'), 'utf8').catch(() => null)) ?? (await readFile(await inTree(dir, 'usr/lib/os-release'), 'utf8').catch(() => ''));
   const n = baseNameFromOsRelease(osRelease);
   if ('error' in n) throw new UsageError(`${verb}: ${n.error}`);
   return n.name;

@@ -9,6 +9,7 @@ import { withApiMounts } from './chroot';
 import { run } from './exec';
 import { copyIn, pathExists, withMounted } from './fs';
 import { lvPath } from './lvm';
+import { inTree } from './confine';
 
 /** lsinitrd (dracut's) lists the initramfs: does it hold our module? */
 export async function initrdHasModule(path: string): Promise<boolean> {
@@ -20,7 +21,7 @@ export async function initrdHasModule(path: string): Promise<boolean> {
 /** Those of `files` (absolute host paths) a tree lacks. */
 export async function missingFiles(root: string, files: readonly string[]): Promise<string[]> {
   const missing: string[] = [];
-  for (const f of files) if (!(await pathExists(join(root, f)))) missing.push(f);
+  for (const f of files) if (!(await pathExists(await inTree(root, f)))) missing.push(f);
   return missing;
 }
 
@@ -29,8 +30,8 @@ export async function missingFiles(root: string, files: readonly string[]): Prom
  * needs. Refused (nothing written yet) when the image has no dracut to build with.
  */
 export async function initrdNeed(verb: string, dir: string, k: KernelSource): Promise<InitrdBuild | undefined> {
-  if (k.initrd && (await initrdHasModule(k.initrd.in === 'lv' ? join(dir, k.initrd.path) : k.initrd.path))) return undefined;
-  const dracut = await Promise.all(DRACUT_PATHS.map((p) => pathExists(join(dir, p))));
+  if (k.initrd && (await initrdHasModule(k.initrd.in === 'lv' ? await inTree(dir, k.initrd.path) : k.initrd.path))) return undefined;
+  const dracut = await Promise.all(DRACUT_PATHS.map(async (p) => pathExists(await inTree(dir, p))));
   if (!dracut.includes(true)) {
     throw new UsageError(`${verb}: the image's initramfs ${k.initrd ? 'lacks imgbased\'s dracut module' : 'is missing'} and the image holds no dracut to build one`, { hint: 'build the image with imgbased installed (its dracut module in the initramfs)' });
   }
@@ -44,7 +45,7 @@ export async function buildInitrd(s: BuildStep): Promise<void> {
   await withMounted(lvPath(s.vg, s.lv), async (dir) => {
     await copyIn(dir, s.install);
     await withApiMounts(dir, (chroot) => chroot('dracut', ['--force', '--add', 'imgbased', `/${s.out}`, s.version]));
-    if (!(await initrdHasModule(join(dir, s.out)))) {
+    if (!(await initrdHasModule(await inTree(dir, s.out)))) {
       throw new ImgbasedError(`dracut built ${s.out} in ${s.vg}/${s.lv} without imgbased's module`);
     }
   });

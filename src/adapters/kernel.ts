@@ -4,6 +4,7 @@
 // and renamed, and older files there go only in the plan's last phase.
 import { copyFile, mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { inTree } from './confine';
 import { ImgbasedError } from '../core/errors';
 import { KERNEL_RE, OS_RELEASE_COPY, TEMP_MARK, initrdNamesFor } from '../core/boot-plan';
 import { rpmvercmp } from '../core/naming';
@@ -36,27 +37,29 @@ async function firstExisting(paths: string[]): Promise<string | null> {
  * live bootDir; the initrd likewise.
  */
 export async function findKernelInTree(root: string, liveBoot: string | null): Promise<KernelFiles | null> {
-  const modDirs = [join(root, 'usr/lib/modules'), join(root, 'lib/modules')];
+  // Inside the tree, every path as the tree itself resolves it: an image's symlink never reaches this host's files.
+  const at = (rel: string): Promise<string> => inTree(root, rel);
+  const modRels = ['usr/lib/modules', 'lib/modules'];
   const versions = new Set<string>();
-  for (const d of modDirs) for (const v of await listDir(d)) versions.add(v);
+  for (const d of modRels) for (const v of await listDir(await at(d))) versions.add(v);
   // Trees without modules (tests, odd images): kernels in the tree's /boot.
-  for (const n of await listDir(join(root, 'boot'))) {
+  for (const n of await listDir(await at('boot'))) {
     const v = KERNEL_RE.exec(n)?.[1];
     if (v) versions.add(v);
   }
-  const osRelease = (await readFile(join(root, 'etc/os-release'), 'utf8').catch(() => null))
-    ?? (await readFile(join(root, 'usr/lib/os-release'), 'utf8').catch(() => null));
+  const osRelease = (await readFile(await at('etc/os-release'), 'utf8').catch(() => null))
+    ?? (await readFile(await at('usr/lib/os-release'), 'utf8').catch(() => null));
   for (const v of [...versions].sort((a, b) => -rpmvercmp(a, b))) {
-    const bootDirs = [join(root, 'boot'), ...(liveBoot ? [liveBoot] : [])];
     const kernel = await firstExisting([
-      join(root, 'boot', `vmlinuz-${v}`),
-      ...modDirs.map((d) => join(d, v, 'vmlinuz')),
+      await at(`boot/vmlinuz-${v}`),
+      ...(await Promise.all(modRels.map((d) => at(`${d}/${v}/vmlinuz`)))),
       ...(liveBoot ? [join(liveBoot, `vmlinuz-${v}`)] : []),
     ]);
     if (!kernel) continue;
     const initrd = await firstExisting([
-      ...bootDirs.flatMap((b) => initrdNamesFor(v).map((n) => join(b, n))),
-      ...modDirs.flatMap((d) => [join(d, v, 'initrd'), join(d, v, 'initramfs.img')]),
+      ...(await Promise.all(initrdNamesFor(v).map((n) => at(`boot/${n}`)))),
+      ...(liveBoot ? initrdNamesFor(v).map((n) => join(liveBoot, n)) : []),
+      ...(await Promise.all(modRels.flatMap((d) => [at(`${d}/${v}/initrd`), at(`${d}/${v}/initramfs.img`)]))),
     ]);
     return { version: v, kernel, initrd, osRelease };
   }

@@ -20,6 +20,7 @@ import { RUN_DIR } from '../core/paths';
 import { lockTimeout, optValue, parseVerbArgs, type GlobalOpts } from './args';
 import { noPositional } from './context';
 import { execute } from './plan-run';
+import { inTree, realDirIn } from '../adapters/confine';
 
 export const usage = `usage: imgbase install --disk DEV --from IMAGE [--name NVR] [--vg NAME] [--boot-size SIZE]
                        [--pool-size SIZE|N%] [--firmware bios|uefi] [--kernel-arg ARG]... [--wipe] [--dry-run]
@@ -80,7 +81,7 @@ export async function installCommand(argv: string[], g: GlobalOpts): Promise<num
     const base = await baseNameOfTree(dir, name, 'install');
     const kernel = await treeKernelSource(vg, base, dir);
     if (!kernel) throw new UsageError(`install: the image ${from} holds no kernel (looked in /boot and /usr/lib/modules)`);
-    if (!(await pathExists(join(dir, GRUB_DIRS[firmware])))) {
+    if (!(await pathExists(await inTree(dir, GRUB_DIRS[firmware])))) {
       throw new UsageError(`install: the image holds no GRUB for ${firmware} (/${GRUB_DIRS[firmware]})`);
     }
     installPreflight(await readDiskFacts(disk), { vg, wipe: args.wipe === true, fw: firmware, sizes, imageUsedBytes: img.usedBytes });
@@ -90,7 +91,7 @@ export async function installCommand(argv: string[], g: GlobalOpts): Promise<num
       // Everything of imgbased the image lacks goes in by copy-in; the build then has nothing more to copy.
       initrd: initrd ? { ...initrd, install: [] } : undefined,
       copyIn: await missingFiles(dir, INSTALL_FILES),
-      imageFstab: (await readFile(join(dir, 'etc/fstab'), 'utf8').catch(() => '')),
+      imageFstab: (await readFile(await inTree(await realDirIn(dir, 'etc', 'install: the image'), 'fstab'), 'utf8').catch(() => '')),
       kernelArgs, bootUuid: randomUUID(), espUuid: firmware === 'uefi' ? volumeId() : null, bootMount: BOOT_MOUNT,
     });
     try {

@@ -72,7 +72,7 @@ export async function execute(plan: Plan, g: GlobalOpts): Promise<void> {
     else for (const line of renderPlan(plan.steps)) console.log(line);
     // pre- hooks may veto a dry run too; they are told it is one and must not change anything.
     const pre = plan.steps.filter((s) => s.kind === 'hook' && s.phase === 'pre').map((s) => s.kind === 'hook' ? { ...s, env: { ...s.env, IMGBASED_DRY_RUN: '1' } } : s);
-    await applyPlan(pre);
+    await applyPlan(pre, { dryRun: true });
     return;
   }
   await applyPlan(plan.steps, { note: (l) => log.info(l) });

@@ -24,6 +24,7 @@ import { lockTimeout, optValue, parseVerbArgs, printJson, type GlobalOpts } from
 import { requireLayout } from './context';
 import { keepBases, runGc } from './gc';
 import { execute, readSnapshots } from './plan-run';
+import { realDirIn } from '../adapters/confine';
 
 export const usage = `usage: imgbase update --from IMAGE [--name NVR] [--force] [--dry-run] [--json]
        imgbase update [--format liveimg] IMAGE ...
@@ -48,14 +49,18 @@ async function readImage(vg: string, dir: string, name: string | undefined): Pro
 }> {
   const base = await baseNameOfTree(dir, name, 'update');
   const kernel = await treeKernelSource(vg, base, dir);
-  return { name: base, etc: await listEtc(join(dir, 'etc')), accounts: await readAccountFiles(join(dir, 'etc')), kernel, initrd: kernel ? await initrdNeed('update', dir, kernel) : undefined };
+  const etc = await realDirIn(dir, 'etc', 'update: the image');
+  return { name: base, etc: await listEtc(etc), accounts: await readAccountFiles(etc), kernel, initrd: kernel ? await initrdNeed('update', dir, kernel) : undefined };
 }
 
 /** The old image's /etc: the running layer's base, mounted read-only (activated for the read when it was not). */
 async function readBaseEtc(vg: string, base: string, active: boolean): Promise<{ etc: Awaited<ReturnType<typeof listEtc>>; accounts: Record<AccountFile, string> }> {
   if (!active) await activateLv(vg, base, { ignoreSkip: true });
   try {
-    return await withMounted(lvPath(vg, base), async (dir) => ({ etc: await listEtc(join(dir, 'etc')), accounts: await readAccountFiles(join(dir, 'etc')) }), { readOnly: true });
+    return await withMounted(lvPath(vg, base), async (dir) => {
+      const etc = await realDirIn(dir, 'etc', `update: base ${base}`);
+      return { etc: await listEtc(etc), accounts: await readAccountFiles(etc) };
+    }, { readOnly: true });
   } finally {
     if (!active) await deactivateLv(vg, base).catch(() => undefined);
   }

@@ -11,6 +11,8 @@ export const HEALTH_PATH = `${RUN_DIR}/health.json`;
 export const ASSESSED_MARKER = `${RUN_DIR}/boot-assessed`;
 /** One writer at a time: the userland write verbs take it (adapters/lock). */
 export const LOCK_DIR = `${RUN_DIR}/lock`;
+/** Fault injection for the crash-safety tests (adapters/fault): written by a test as root, removed as it is read. */
+export const FAULT_FILE = `${RUN_DIR}/fault-injection`;
 /** Temporary mount points of LVs read or written by userland (adapters/fs). */
 export const MOUNT_DIR = `${RUN_DIR}/mnt`;
 /** The initramfs's select step writes `${ROOT_MARKER_PREFIX}dm-N`; 90-imgbased-root.rules tests it (udev's %k). */

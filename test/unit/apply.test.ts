@@ -1,9 +1,10 @@
 // The applier: steps in plan order; on a failure the reversible steps since the last irreversible one are undone in
-// reverse order; IMGBASED_FAULT injects failures (and power cuts, in VM tests) at a step.
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+// reverse order; a fault (adapters/fault) injects failures (and power cuts, in VM tests) at a step.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TAGS } from '../../src/core/inventory';
 import { describeStep, type Step } from '../../src/core/steps';
-import { applyPlan, parseFault, PartialApplyError } from '../../src/adapters/apply';
+import { applyPlan, PartialApplyError } from '../../src/adapters/apply';
+import { parseFault } from '../../src/adapters/fault';
 import { setSink } from '../../src/adapters/log';
 import { recorder, VG } from './helpers/plan-fixtures';
 
@@ -45,11 +46,9 @@ let warnings: string[] = [];
 beforeEach(() => {
   warnings = [];
   setSink((l) => warnings.push(l));
-  vi.stubEnv('IMGBASED_FAULT', '');
 });
 afterEach(() => {
   setSink((l) => process.stderr.write(`${l}\n`));
-  vi.unstubAllEnvs();
 });
 
 describe('applyPlan', () => {
@@ -61,9 +60,9 @@ describe('applyPlan', () => {
   });
 
   it('fail@N: steps before N ran, the reversible ones among them are undone in reverse order, then it throws', async () => {
-    vi.stubEnv('IMGBASED_FAULT', 'fail@9');
+    const fault = parseFault('fail@9');
     const r = recorder();
-    await expect(applyPlan(ADD, { perform: r.perform })).rejects.toThrow('injected fault at step 9 (write-menu)');
+    await expect(applyPlan(ADD, { perform: r.perform, fault })).rejects.toThrow('injected fault at step 9 (write-menu)');
     expect(r.ran).toEqual(texts(ADD.slice(0, 8)));
     // snapshot, activate, lv-untag, write-entry have an inverse; the rest only wrote inside the LV that goes.
     expect(r.undone).toEqual(texts([ADD[7]!, ADD[6]!, ADD[2]!, ADD[1]!]));
@@ -78,28 +77,28 @@ describe('applyPlan', () => {
   });
 
   it('an undo that fails is reported and the others still run', async () => {
-    vi.stubEnv('IMGBASED_FAULT', 'fail@4');
+    const fault = parseFault('fail@4');
     const undone: string[] = [];
     const perform = async (s: Step) => async () => {
       if (s.kind === 'activate') throw new Error('device busy');
       undone.push(s.kind);
     };
-    await expect(applyPlan(ADD, { perform })).rejects.toThrow(/injected fault at step 4/);
+    await expect(applyPlan(ADD, { perform, fault })).rejects.toThrow(/injected fault at step 4/);
     expect(undone).toEqual(['snapshot', 'remove-temp']);
     expect(warnings).toContain('imgbase: warning: undo failed: device busy');
   });
 
   it('a kind: the first step of that kind fails', async () => {
-    vi.stubEnv('IMGBASED_FAULT', 'grubenv-set');
+    const fault = parseFault('grubenv-set');
     const r = recorder();
-    await expect(applyPlan(ADD, { perform: r.perform })).rejects.toThrow('injected fault at step 10 (grubenv-set)');
+    await expect(applyPlan(ADD, { perform: r.perform, fault })).rejects.toThrow('injected fault at step 10 (grubenv-set)');
     expect(r.ran).toHaveLength(9);
   });
 
   it('after a forward step (remove-lv) a failure undoes only the steps after it and throws PartialApplyError', async () => {
-    vi.stubEnv('IMGBASED_FAULT', 'fail@8');
+    const fault = parseFault('fail@8');
     const r = recorder();
-    const err = await applyPlan(REMOVE, { perform: r.perform }).catch((e: unknown) => e);
+    const err = await applyPlan(REMOVE, { perform: r.perform, fault }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(PartialApplyError);
     expect((err as PartialApplyError).message).toBe('injected fault at step 8 (settle-boot)');
     expect((err as PartialApplyError).hint).toMatch(/imgbase check --repair/);
@@ -110,9 +109,9 @@ describe('applyPlan', () => {
   });
 
   it('a failure before the forward step undoes everything done and is not partial', async () => {
-    vi.stubEnv('IMGBASED_FAULT', 'fail@5');
+    const fault = parseFault('fail@5');
     const r = recorder();
-    const err = await applyPlan(REMOVE, { perform: r.perform }).catch((e: unknown) => e);
+    const err = await applyPlan(REMOVE, { perform: r.perform, fault }).catch((e: unknown) => e);
     expect(err).not.toBeInstanceOf(PartialApplyError);
     expect(r.undone).toEqual(texts([REMOVE[2]!, REMOVE[1]!, REMOVE[0]!]));
   });

@@ -9,6 +9,7 @@ import { planDataAdd, type DataAddRequest } from '../../src/core/plans/data';
 import { describeStep, undoClass } from '../../src/core/steps';
 import { STUB_CFG, kernelsOf, layoutRecords, lv, makeBoot, planInput, syncBoot, tempDirs } from './helpers/plan-fixtures';
 import { join } from 'node:path';
+import { parseFault } from '../../src/adapters/fault';
 
 describe('validateDataPath', () => {
   it.each(['/home', '/srv/data', '/var/lib/libvirt', '/var/log', '/root', '/var/lib/my_app-2.0'])('%s may be a data volume', (p) => {
@@ -145,15 +146,11 @@ describe('applying fstab-add (the real step, on a temp file)', () => {
     await applyPlan([add]);
     expect(await readFile(file, 'utf8')).toBe(`${before}\n${line}\n`);
     await writeFile(file, before);
-    process.env.IMGBASED_FAULT = 'fail@2';
-    try {
-      await expect(applyPlan([add, { ...add, line: 'second' }])).rejects.toThrow(/injected fault at step 2/);
-      expect(await readFile(file, 'utf8')).toBe(before);
-      const fresh = join(dir, 'none');
-      await expect(applyPlan([{ ...add, file: fresh, previous: null }, add])).rejects.toThrow(/injected fault/);
-      expect(existsSync(fresh)).toBe(false);
-    } finally {
-      delete process.env.IMGBASED_FAULT;
-    }
+    const fault = parseFault('fail@2');
+    await expect(applyPlan([add, { ...add, line: 'second' }], { fault })).rejects.toThrow(/injected fault at step 2/);
+    expect(await readFile(file, 'utf8')).toBe(before);
+    const fresh = join(dir, 'none');
+    await expect(applyPlan([{ ...add, file: fresh, previous: null }, add], { fault })).rejects.toThrow(/injected fault/);
+    expect(existsSync(fresh)).toBe(false);
   });
 });

@@ -64,8 +64,6 @@ beforeAll(async () => {
   fresh = await planInput(init.boot, FRESH, root, { grubDDir: init.grubDDir, vg: VG, fsTypes: new Map([[NVR, 'ext4']]) });
 });
 
-beforeEach(() => vi.stubEnv('IMGBASED_FAULT', ''));
-afterEach(() => vi.unstubAllEnvs());
 
 const IMAGE = { path: '/var/tmp/C-3-0.img', fsType: 'ext4', fsSizeBytes: 2 * GiB, usedBytes: 300 * 2 ** 20 };
 const NEW_KERNEL = (): KernelSource => ({ ...kernels.get('A-1-0')!, lv: 'A-1-0+1', version: '6.9.0-1-amd64' });

@@ -2,7 +2,7 @@
 // One overlay of the layered host, through its own GRUB:
 //   C1 (one qemu run, reboots: true; phases in $LAB_SHARE/cut-state)
 //      setup      a new layer ONCE armed for 2 tries, the default pinned elsewhere, ONCE booted once by boot --next;
-//                 ONCE's assessment is cut right after its first step (IMGBASED_FAULT=powercut@1: sysrq b, no sync)
+//                 ONCE's assessment is cut right after its first step (a fault-injection file asking for powercut@1: sysrq b, no sync)
 //      next-once  GRUB counted the try booted by boot --next
 //      after-cut  back on the pinned layer: check names what the cut left, repair, check; ONCE armed again
 //   C2 qemu killed as soon as GRUB prints ONCE's "Loading" line (after the count's save_env)
@@ -31,7 +31,7 @@ setup)
   t next-once imgbase boot --next ${ONCE}
   inlayer ${ONCE}
   mkdir -p /mnt/l/etc/systemd/system/imgbased-boot-assess.service.d
-  printf '[Service]\nEnvironment=IMGBASED_FAULT=powercut@1\n' >/mnt/l/etc/systemd/system/imgbased-boot-assess.service.d/cut.conf
+  printf '[Service]\nExecStartPre=/bin/sh -c "mkdir -p /run/imgbased && echo powercut@1 >/run/imgbased/fault-injection"\n' >/mnt/l/etc/systemd/system/imgbased-boot-assess.service.d/cut.conf
   outlayer ${ONCE}
   status setup
   goto next-once; reboot_now ;;

@@ -78,8 +78,10 @@ for l in Image-1.0-0+1 Image-1.0-0+2 Image-1.0-0+3; do
 done >"$O/uuids.out"
 
 lvsnap >"$O/lvs-before-fault.json"
-IMGBASED_FAULT=copy-image t fault-base imgbase base --add Image-9.0-0 --from "$IMG/small.ext4"
-IMGBASED_FAULT=lv-untag t fault-layer imgbase layer --add
+mkdir -p /run/imgbased && echo copy-image >/run/imgbased/fault-injection
+t fault-base imgbase base --add Image-9.0-0 --from "$IMG/small.ext4"
+mkdir -p /run/imgbased && echo lv-untag >/run/imgbased/fault-injection
+t fault-layer imgbase layer --add
 lvsnap >"$O/lvs-after-fault.json"
 
 t base-add-small-size imgbase base --add Image-2.0-0 --from "$IMG/small.ext4" --size 100M

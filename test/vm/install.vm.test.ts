@@ -60,7 +60,7 @@ t mounted $I --disk /dev/vdb --wipe
 umount /mnt/v
 echo "$s1 $(disksum /dev/vdb)" >"$O/sum-table"
 # A failure at the GRUB step: the VG is left untagged and inactive; the same install with --wipe starts over.
-t faulted env IMGBASED_FAULT=grub-install $I --disk /dev/vdb --wipe
+mkdir -p /run/imgbased && echo grub-install >/run/imgbased/fault-injection && t faulted $I --disk /dev/vdb --wipe
 vgs --noheadings -o vg_name,vg_tags ${VG} >"$O/faulted-vg.txt" 2>&1
 lvs --noheadings -o lv_name,lv_active ${VG} | awk '$2 == "active"' >"$O/faulted-active.txt" 2>&1
 t0=$(date +%s)

@@ -150,7 +150,7 @@ lvnames >"$O/rm-lvs-before.txt"
 t rm-plan imgbase base --remove Image-6.0-0 --dry-run --json
 N=$(tr -d ' \n\t' <"$O/rm-plan.out" | grep -o '"n":[0-9]*,"kind":"remove-lv"' | sed -n 2p | grep -o '[0-9][0-9]*')
 echo "$N" >"$O/rm-n.txt"
-[ -n "$N" ] && IMGBASED_FAULT="fail@$N" t rm-fault imgbase base --remove Image-6.0-0
+[ -n "$N" ] && mkdir -p /run/imgbased && echo "fail@$N" >/run/imgbased/fault-injection && t rm-fault imgbase base --remove Image-6.0-0
 lvnames >"$O/rm-lvs-after-fault.txt"
 t rm-check1 imgbase check
 t rm-repair imgbase check --repair

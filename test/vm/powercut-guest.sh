@@ -174,7 +174,8 @@ run_point() {
   mark "$P.cmd" "imgbase $CMDQ"
   PHASE=cut; save_state; sync
   mark "$P.cut" "$(cut -d' ' -f1 /proc/uptime)"
-  IMGBASED_FAULT=powercut@$N imgbase "${CMD[@]}" >"$O/$P.cut.out" 2>"$O/$P.cut.err"
+  mkdir -p /run/imgbased && echo "powercut@$N" >/run/imgbased/fault-injection
+  imgbase "${CMD[@]}" >"$O/$P.cut.out" 2>"$O/$P.cut.err"
   rc=$?
   sleep 3
   # Still here: no power cut happened.

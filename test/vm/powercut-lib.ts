@@ -1,7 +1,7 @@
 // Power-cut acceptance (issue 10): the guest side (a bash state machine that runs at every boot of one chained qemu
 // run, see `reboots` in lab/README.md) and the host side (reading its markers back and judging each cut point).
 //
-// One point = one write verb cut with IMGBASED_FAULT=powercut@N (sysrq b right after step N: no sync, no unmount).
+// One point = one write verb cut with the injected fault powercut@N (sysrq b right after step N: no sync, no unmount).
 // The boot after the cut goes through the disk's own GRUB; the script then records:
 //   root (findmnt) and whether it is a usable layer or the host's root · `imgbase check` rc + output · `check
 //   --repair` rc · `check` rc · grub-script-check of the menu file · bootctl list "No such file" lines · LVs tagged

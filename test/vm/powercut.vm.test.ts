@@ -1,5 +1,5 @@
 // Issue 10 acceptance, the sample `npm test` runs: ONE power cut per write verb, in the middle of its plan
-// (IMGBASED_FAULT=powercut@N: sysrq b right after step N, no sync, no unmount). Each next boot goes through the disk's
+// (injected fault powercut@N: sysrq b right after step N, no sync, no unmount). Each next boot goes through the disk's
 // own GRUB (qemu keeps running across the reboots: `reboots: true`), then the guest checks what it booted, `imgbase
 // check` (names the interruption), `check --repair`, `check`, grub-script-check, bootctl, incomplete tags, kernel
 // copies without entries, and re-runs the verb (see powercut-lib.ts for the rules). The full matrix (every step of

@@ -6,7 +6,7 @@ import { outFile, type BootResult } from './lab';
 
 /**
  * Needs RECORD_SH. `mksmall IMG`: a small image (this layer's /etc, Image-2.0-0's kernel and initrd, os-release
- * Image 9.0-0), made in seconds; `fault P FAULT`: update --from IMG with IMGBASED_FAULT=FAULT as point P, which
+ * Image 9.0-0), made in seconds; `fault P FAULT`: update --from IMG with the fault FAULT injected (/run/imgbased/fault-injection) as point P, which
  * must fail and leave `state` as it was, `check` clean; `roomcases IMG`: update refused for the pool (an image
  * whose filesystem holds more, allocated but never written, than the pool has free) and for /boot (filled up).
  */
@@ -30,7 +30,8 @@ mksmall() {
 fault() {
   local p=$1
   state >"$O/state-ref"
-  IMGBASED_FAULT=$2 imgbase update --from "$IMG" >"$O/f-$p.out" 2>"$O/f-$p.err"
+  mkdir -p /run/imgbased && echo "$2" >/run/imgbased/fault-injection
+  imgbase update --from "$IMG" >"$O/f-$p.out" 2>"$O/f-$p.err"
   echo $? >"$O/f-$p.rc"
   state >"$O/state-$p"
   if cmp -s "$O/state-ref" "$O/state-$p"; then echo same; else diff "$O/state-ref" "$O/state-$p" | head -20; fi >"$O/f-$p.diff"

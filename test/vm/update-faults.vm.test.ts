@@ -1,4 +1,4 @@
-// Issue 13: a failure injected at EVERY step of `imgbase update` (IMGBASED_FAULT=fail@N) leaves the host as it was.
+// Issue 13: a failure injected at EVERY step of `imgbase update` (fault injection fail@N) leaves the host as it was.
 // Long (a minute or two per step under TCG): runs with the power-cut matrix (`npm run test:powercut`, or
 // IMGBASED_POWERCUT=all with IMGBASED_POWERCUT_VERBS holding `update`); npm test runs a sample inside
 // update.vm.test.ts. One qemu run over an overlay of the layered host (reboots: true):

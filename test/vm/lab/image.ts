@@ -13,6 +13,8 @@ export const PACKAGES = [
   'linux-image-amd64', 'lvm2', 'thin-provisioning-tools', 'dracut', 'systemd-sysv', 'udev', 'e2fsprogs',
   'xfsprogs', 'grub-pc', 'systemd-boot', 'kmod', 'procps', 'util-linux', 'fdisk', 'squashfs-tools', 'zstd',
   'binutils', 'libstdc++6', 'findutils', 'iproute2', 'grub-efi-amd64-bin', 'dosfstools',
+  // getfattr (imgbase update compares xattrs; a declared dependency) and setcap (the tests give a file a capability).
+  'attr', 'libcap2-bin',
 ];
 
 const DPKG_EXCLUDES = ['/usr/share/man/*', '/usr/share/doc/*', '/usr/share/info/*', '/usr/share/locale/*', '/usr/share/lintian/*'];
