@@ -17,11 +17,13 @@ async function digest(file: string): Promise<string> {
   return h.digest('hex');
 }
 
-/** Every xattr of every path under root, from one getfattr run; empty when getfattr is not installed. */
+/**
+ * Every xattr of every path under root (security.capability, user.*, trusted.* …), from one getfattr run. getfattr
+ * (Debian's attr package) is a dependency: without it the update stops before writing, it never drops xattrs quietly.
+ */
 async function xattrsOf(root: string): Promise<Map<string, string>> {
   const out = new Map<string, string>();
-  const r = await run('getfattr', ['--recursive', '--physical', '--absolute-names', '--dump', '--match=-', '--encoding=hex', root], { allowFail: true }).catch(() => null);
-  if (!r) return out;
+  const r = await run('getfattr', ['--recursive', '--physical', '--absolute-names', '--dump', '--match=-', '--encoding=hex', root], { allowFail: true });
   // Blocks: "# file: PATH" then name=value lines, a blank line between files.
   for (const block of r.stdout.split('\n\n')) {
     const lines = block.split('\n').filter(Boolean);
