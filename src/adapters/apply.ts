@@ -89,7 +89,7 @@ async function settleBoot(dir: string, xfs: boolean): Promise<void> {
 async function perform(s: Step, opts: ApplyOptions): Promise<Undo | null> {
   switch (s.kind) {
     case 'vg-tag':
-      await lvm.addVgTag(s.vg, s.tag);
+      await lvm.addVgTag(s.vg, s.tag, s.drop);
       return () => lvm.delVgTag(s.vg, s.tag);
     case 'lv-tag':
       await lvm.addTag(s.vg, s.lv, s.tag);

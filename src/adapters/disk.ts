@@ -5,13 +5,15 @@ import { parseLsblk } from '../core/install';
 import type { Step } from '../core/steps';
 import { withApiMounts } from './chroot';
 import { run } from './exec';
-import { withMounted } from './fs';
+import { pathExists, withMounted } from './fs';
+import { NotFoundError } from '../core/errors';
 import { activateLv, deactivateLv, lvmReport, lvPath } from './lvm';
 
 const LSBLK_COLS = 'PATH,TYPE,SIZE,FSTYPE,PTTYPE,MOUNTPOINTS';
 
 /** The disk with everything on it, the disks under the running root, the PVs and VG names of this machine. */
 export async function readDiskFacts(disk: string): Promise<DiskFacts> {
+  if (!(await pathExists(disk))) throw new NotFoundError(`install: ${disk} does not exist`, { hint: 'lsblk lists the disks' });
   // lsblk reads filesystem types from udev's database: let udev finish probing what just changed.
   await settle();
   const tree = parseLsblk((await run('lsblk', ['--json', '--bytes', '-o', LSBLK_COLS, disk])).stdout);
@@ -19,10 +21,11 @@ export async function readDiskFacts(disk: string): Promise<DiskFacts> {
   // lsblk --inverse walks from the root's device down to the disks it sits on.
   const inv = await run('lsblk', ['--inverse', '--list', '--noheadings', '-o', 'PATH,TYPE', root], { allowFail: true });
   const rootDisks = inv.stdout.split('\n').map((l) => l.trim().split(/\s+/)).filter((f) => f[1] === 'disk').map((f) => f[0]!);
-  const pvRows = await lvmReport('pvs', ['pv_name', 'vg_name']);
+  const pvRows = await lvmReport('pvs', ['pv_name', 'vg_name', 'vg_tags']);
   const activeVgs = new Set((await lvmReport('lvs', ['vg_name', 'lv_active'])).filter((r) => r.lv_active === 'active').map((r) => r.vg_name));
   const vgs = (await lvmReport('vgs', ['vg_name'])).map((v) => v.vg_name!);
-  return { disk: tree, rootDisks, pvs: pvRows.map((p) => ({ pv: p.pv_name!, vg: p.vg_name!, active: activeVgs.has(p.vg_name!) })), vgs };
+  const pvs = pvRows.map((p) => ({ pv: p.pv_name!, vg: p.vg_name!, active: activeVgs.has(p.vg_name!), tags: (p.vg_tags ?? '').split(',').filter(Boolean) }));
+  return { disk: tree, rootDisks, pvs, vgs };
 }
 
 async function settle(): Promise<void> {
@@ -35,6 +38,12 @@ type DiskStep = Extract<Step, { kind: 'wipe-disk' | 'partition' | 'mkfs-dev' | '
 export async function diskStep(s: DiskStep): Promise<void> {
   switch (s.kind) {
     case 'wipe-disk': {
+      if (s.takeDown) {
+        for (const m of [...s.takeDown.mounts].reverse()) {
+          if ((await run('umount', [m], { allowFail: true })).exitCode !== 0) await run('umount', ['-l', m]);
+        }
+        await run('lvm', ['vgchange', '-an', s.takeDown.vg]);
+      }
       // Partitions first: their signatures (an old PV, a filesystem) would come back with the same table.
       const parts = (await run('lsblk', ['--list', '--noheadings', '-o', 'PATH,TYPE', s.disk])).stdout.split('\n')
         .map((l) => l.trim().split(/\s+/)).filter((f) => f[1] === 'part').map((f) => f[0]!);
@@ -56,7 +65,7 @@ export async function diskStep(s: DiskStep): Promise<void> {
       await run('lvm', ['pvcreate', '--yes', s.dev]);
       return;
     case 'vg-create':
-      await run('lvm', ['vgcreate', '--yes', s.vg, s.pv]);
+      await run('lvm', ['vgcreate', '--yes', ...s.tags.flatMap((t) => ['--addtag', t]), s.vg, s.pv]);
       return;
     case 'pool-create':
       await run('lvm', [

@@ -1,7 +1,7 @@
 // Filesystem images for `base --add --from`: identify, size, and copy so only used blocks reach the thin pool.
 import { open, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { UsageError } from '../core/errors';
+import { NotFoundError, UsageError } from '../core/errors';
 import { baseNameFromOsRelease } from '../core/update/image-name';
 import { run } from './exec';
 import { fsType, withMounted } from './fs';
@@ -45,7 +45,8 @@ async function describeImage(path: string): Promise<ImageInfo> {
  */
 export async function withImage<T>(path: string, fn: (info: ImageInfo) => Promise<T>): Promise<T> {
   const st = await stat(path).catch(() => null);
-  if (!st || !(st.isFile() || st.isBlockDevice())) throw new UsageError(`image ${path} not found, or neither a regular file nor a block device`);
+  if (!st) throw new NotFoundError(`image ${path} not found`);
+  if (!(st.isFile() || st.isBlockDevice())) throw new UsageError(`image ${path} is neither a regular file nor a block device`);
   if (st.isBlockDevice()) {
     const m = await run('findmnt', ['-rn', '-o', 'TARGET', '-S', path], { allowFail: true });
     if (m.exitCode === 0 && m.stdout.trim()) throw new UsageError(`image ${path} is mounted on ${m.stdout.trim().split('\n').join(', ')}`, { hint: 'unmount it first' });

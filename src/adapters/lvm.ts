@@ -64,8 +64,9 @@ export async function delTag(vg: string, lv: string, tag: string): Promise<void>
   await run('lvm', ['lvchange', '--deltag', tag, `${vg}/${lv}`]);
 }
 
-export async function addVgTag(vg: string, tag: string): Promise<void> {
-  await run('lvm', ['vgchange', '--addtag', tag, vg]);
+/** `drop` goes in the same metadata update: one of the two tags is on the VG at any time. */
+export async function addVgTag(vg: string, tag: string, drop?: string): Promise<void> {
+  await run('lvm', ['vgchange', '--addtag', tag, ...(drop ? ['--deltag', drop] : []), vg]);
 }
 
 export async function delVgTag(vg: string, tag: string): Promise<void> {

@@ -6,10 +6,9 @@ import { readFile } from 'node:fs/promises';
 import { armOf, layerStates, type LayerState } from '../core/boot-state';
 import { BOOT_STATUS_PATH, formatBootStatus, NOT_IMGBASED_MESSAGE, parseBootStatus } from '../core/boot-status';
 import { ImgbasedError } from '../core/errors';
-import { buildInventory } from '../core/inventory';
+import { loadInventory } from './context';
 import { HEALTH_PATH } from '../core/paths';
 import { DEFAULT_BOOT_DIR, findGrub, readGrubEnv } from '../adapters/boot-read';
-import { readLvRecords } from '../adapters/lvm';
 import type { GlobalOpts } from './args';
 import type { HealthRecord } from './boot-assess';
 
@@ -24,7 +23,7 @@ function stateText(s: LayerState): string {
 
 async function readStates(bootDir: string): Promise<{ states: LayerState[]; grubFell: string | null }> {
   try {
-    const inv = buildInventory(await readLvRecords());
+    const inv = await loadInventory();
     const grub = await findGrub(bootDir);
     const env = grub ? await readGrubEnv(grub.env) : {};
     const arm = armOf(env);

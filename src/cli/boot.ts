@@ -18,15 +18,13 @@ import { latestLayer } from '../core/inventory';
 import { planBootChoice, planKernelInstall, planSync } from '../core/plans/verbs';
 import { planArm } from '../core/plans/boot-verbs';
 import { badLayers, menuDefault, parseTries } from '../core/boot-state';
-import { buildInventory } from '../core/inventory';
-import { readLvRecords } from '../adapters/lvm';
 import { validateLayerName } from '../core/naming';
 import { DEFAULT_BOOT_DIR, findGrub, listBootEntries, readGrubEnv, readKernelDir, type ListedEntry } from '../adapters/boot-read';
 import { hostKernelSource } from '../adapters/kernel';
 import { withLock } from '../adapters/lock';
 import { log } from '../adapters/log';
 import { chooseAction, lockTimeout, optValue, parseVerbArgs, printJson, type GlobalOpts } from './args';
-import { requireLayout } from './context';
+import { loadInventory, requireLayout } from './context';
 import { execute, readSnapshots } from './plan-run';
 
 export const usage = `usage: imgbase boot --list [--json]
@@ -126,7 +124,7 @@ interface BootChoice {
 /** Layers marked bad (the menu file never makes them the default). None when LVM cannot be read: a /boot alone. */
 async function badNow(): Promise<Set<string>> {
   try {
-    return badLayers(buildInventory(await readLvRecords()));
+    return badLayers(await loadInventory());
   } catch (e) {
     log.debug(`boot --list: no layer states (${(e as Error).message})`);
     return new Set();

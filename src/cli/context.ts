@@ -5,8 +5,9 @@ import { dmName } from '../core/dm';
 import { readLvRecords } from '../adapters/lvm';
 import { rootDmName } from '../adapters/system';
 
-export async function loadInventory(): Promise<Inventory> {
-  return buildInventory(await readLvRecords());
+/** The layout of the VG the running root lives in (when several VGs are imgbased layouts, others are notes). */
+export async function loadInventory(vg?: string): Promise<Inventory> {
+  return buildInventory(await readLvRecords(), { ...(vg ? { vg } : {}), rootDm: await rootDmName() });
 }
 
 export interface Layout {

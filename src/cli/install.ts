@@ -84,10 +84,10 @@ export async function installCommand(argv: string[], g: GlobalOpts): Promise<num
     if (!(await pathExists(await inTree(dir, GRUB_DIRS[firmware])))) {
       throw new UsageError(`install: the image holds no GRUB for ${firmware} (/${GRUB_DIRS[firmware]})`);
     }
-    installPreflight(await readDiskFacts(disk), { vg, wipe: args.wipe === true, fw: firmware, sizes, imageUsedBytes: img.usedBytes });
+    const { takeDown } = installPreflight(await readDiskFacts(disk), { vg, wipe: args.wipe === true, fw: firmware, sizes, imageUsedBytes: img.usedBytes, runDir: RUN_DIR });
     const initrd = await initrdNeed('install', dir, kernel);
     const plan = planInstall({
-      disk, firmware, vg, name: base, sizes, img, kernel,
+      disk, firmware, vg, name: base, sizes, img, kernel, takeDown,
       // Everything of imgbased the image lacks goes in by copy-in; the build then has nothing more to copy.
       initrd: initrd ? { ...initrd, install: [] } : undefined,
       copyIn: await missingFiles(dir, INSTALL_FILES),

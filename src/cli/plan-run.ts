@@ -15,6 +15,7 @@ import { log } from '../adapters/log';
 import { readLvRecords } from '../adapters/lvm';
 import { printJson, type GlobalOpts } from './args';
 import { runningLayer } from './context';
+import { rootDmName } from '../adapters/system';
 
 export interface SnapshotOptions {
   bootDir?: string;
@@ -34,7 +35,7 @@ function basesToProbe(inv: Inventory, haveDir: Set<string>, extra: string[]): st
 
 export async function readSnapshots(o: SnapshotOptions = {}): Promise<PlanInput> {
   const records: LvRecord[] = await readLvRecords();
-  const inv = buildInventory(records, o.vg ? { vg: o.vg } : {});
+  const inv = buildInventory(records, { ...(o.vg ? { vg: o.vg } : {}), rootDm: await rootDmName() });
   const bootDir = o.bootDir ?? DEFAULT_BOOT_DIR;
   const boot = await readBootSnapshot({ bootDir });
   const kernels = new Map<string, KernelSource | null>();

@@ -12,6 +12,7 @@ export function healthFindings(inv: Inventory, thresholdPercent: number): Findin
   const out: Finding[] = [];
   if (!inv.vg) return [{ check: 'vg', ok: false, message: `no VG tagged ${TAGS.vg}` }];
   out.push({ check: 'vg', ok: true, message: `VG ${inv.vg} tagged ${TAGS.vg}` });
+  for (const o of inv.others) out.push({ check: 'vg', ok: true, message: `note: VG ${o} is another imgbased layout (not the running system's): left alone` });
   if (!inv.pool) {
     out.push({ check: 'pool', ok: false, message: `no thin pool in ${inv.vg}` });
   } else {

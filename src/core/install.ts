@@ -1,6 +1,7 @@
 // imgbase install, pure: whether a disk may be installed to (from lsblk's and pvs's view of the machine), the
 // partition table written to it, the sizes, and the fstab the first layer gets. Nothing here touches a disk.
 import { UsageError } from './errors';
+import { TAGS } from './inventory';
 import { BOOT_MOUNT_POINTS, withoutMounts } from './fstab';
 import { formatSize } from './space';
 import { MODULE_FILES } from './update/initrd';
@@ -79,8 +80,8 @@ export interface DiskFacts {
   disk: BlockDev;
   /** Disks (paths) the running root sits on, through partitions, LVM and dm. */
   rootDisks: string[];
-  /** Every PV with its VG and whether some LV of that VG is active. */
-  pvs: Array<{ pv: string; vg: string; active: boolean }>;
+  /** Every PV with its VG, whether some LV of that VG is active, and the VG's tags. */
+  pvs: Array<{ pv: string; vg: string; active: boolean; tags?: string[] }>;
   /** VG names this machine already has. */
   vgs: string[];
 }
@@ -113,15 +114,24 @@ export function diskNeeds(fw: Firmware, sizes: InstallSizes, imageUsedBytes: num
  * Why the disk may not be installed to, checked in this order; throws the first reason (nothing has been written).
  * A disk with a partition table or a filesystem signature needs `wipe`.
  */
-export function installPreflight(facts: DiskFacts, o: { vg: string; wipe: boolean; fw: Firmware; sizes: InstallSizes; imageUsedBytes: number }): void {
+export function installPreflight(
+  facts: DiskFacts, o: { vg: string; wipe: boolean; fw: Firmware; sizes: InstallSizes; imageUsedBytes: number; runDir: string },
+): { takeDown?: { vg: string; mounts: string[] } } {
   const { disk } = facts;
   if (disk.type !== 'disk') throw new UsageError(`install: ${disk.path} is a ${disk.type || 'device'}, not a whole disk`);
   if (facts.rootDisks.includes(disk.path)) throw new UsageError(`install: ${disk.path} holds the running root`);
   const all = walk(disk);
-  const mounted = all.find((d) => d.mountpoints.length > 0);
-  if (mounted) throw new UsageError(`install: ${mounted.path} is mounted on ${mounted.mountpoints.join(', ')}`, { hint: 'unmount it first' });
   const paths = new Set(all.map((d) => d.path));
-  const pv = facts.pvs.find((p) => paths.has(p.pv) && p.active);
+  // A VG an install made on this disk and never finished (a kill, a power cut): ours to take down under --wipe,
+  // with the mounts that install left under our run directory.
+  const stopped = facts.pvs.find((p) => paths.has(p.pv) && p.tags?.includes(TAGS.installing) && !p.tags.includes(TAGS.vg));
+  const ours = (m: string): boolean => stopped !== undefined && m.startsWith(`${o.runDir}/`);
+  const mounted = all.find((d) => d.mountpoints.some((m) => !ours(m)));
+  if (mounted) throw new UsageError(`install: ${mounted.path} is mounted on ${mounted.mountpoints.join(', ')}`, { hint: 'unmount it first' });
+  if (stopped && !o.wipe) {
+    throw new UsageError(`install: ${disk.path} holds VG ${stopped.vg} of an install that did not finish`, { hint: 'run the install again with --wipe to start over' });
+  }
+  const pv = facts.pvs.find((p) => paths.has(p.pv) && p.active && p !== stopped && p.vg !== stopped?.vg);
   if (pv) throw new UsageError(`install: ${pv.pv} is a PV of VG ${pv.vg}, which is active`, { hint: `vgchange -an ${pv.vg}, then install with --wipe` });
   // A VG of that name only on this disk (an install that stopped) is erased with the rest under --wipe.
   const elsewhere = facts.pvs.some((p) => p.vg === o.vg && !paths.has(p.pv));
@@ -132,6 +142,8 @@ export function installPreflight(facts: DiskFacts, o: { vg: string; wipe: boolea
   if (disk.sizeBytes < need) throw new UsageError(`install: ${disk.path} has ${formatSize(disk.sizeBytes, 'h')}, ${formatSize(need, 'h')} needed`);
   const signs = all.flatMap((d) => [d.pttype ? `a ${d.pttype} partition table` : null, d.fstype ? `${d.fstype} on ${d.path}` : null]).filter((x): x is string => x !== null);
   if (signs.length && !o.wipe) throw new UsageError(`install: ${disk.path} holds ${[...new Set(signs)].join(', ')}`, { hint: 'install --wipe erases it' });
+  if (!stopped) return {};
+  return { takeDown: { vg: stopped.vg, mounts: [...new Set(all.flatMap((d) => d.mountpoints))].sort() } };
 }
 
 /** A partition's device path: /dev/vdb -> /dev/vdb2, /dev/nvme0n1 -> /dev/nvme0n1p2. */

@@ -1,6 +1,7 @@
 // The imgbased view of a host, built from ONE `lvs --reportformat json` call (however many LVs exist).
 // Parsing (parseLvsJson) and classification (buildInventory) are separate so tests can feed either stage.
 
+import { dmName } from './dm';
 import { ImgbasedError } from './errors';
 import { compareBaseNames, compareLayerNames, layerName, parseLayerName, parseNvr, validateBaseName } from './naming';
 import type { Nvr } from './naming';
@@ -16,6 +17,8 @@ export const TAGS = {
   data: 'imgbased:data',
   // Ours: set at lvcreate, removed when the base/layer is complete, so a crash mid-way is recognisable.
   incomplete: 'imgbased:incomplete',
+  // Ours, on a VG: `install` is making it (from vgcreate until the VG gets imgbased:vg); --wipe may take it down.
+  installing: 'imgbased:installing',
 } as const;
 
 /** For: lvs --reportformat json --units b --nosuffix -a -o <LVS_FIELDS.join(',')> */
@@ -88,6 +91,8 @@ export interface Inventory {
   layers: Layer[];
   foreign: LvRecord[];
   problems: Problem[];
+  /** Other VGs tagged imgbased:vg (e.g. a disk being installed to): not this system's layout, left alone. */
+  others: string[];
 }
 
 type Row = Record<string, unknown>;
@@ -199,11 +204,16 @@ function pickPool(inVg: LvRecord[], problems: Problem[], vg: string): LvRecord |
  * another name or VG is "foreign" and never an error; broken imgbased LVs are foreign plus a Problem, so
  * they are neither booted nor hidden from `check`.
  */
-export function buildInventory(records: LvRecord[], opts: { vg?: string } = {}): Inventory {
+/**
+ * `rootDm`: the device-mapper name of the running root. Its VG is the layout when several VGs are tagged (another
+ * disk's layout is then only listed in `others`); without it the first tagged VG is used, and that is a problem.
+ */
+export function buildInventory(records: LvRecord[], opts: { vg?: string; rootDm?: string | null } = {}): Inventory {
   const problems: Problem[] = [];
   const tagged = [...new Set(records.filter((r) => r.vgTags.includes(TAGS.vg)).map((r) => r.vg))].sort();
-  const vg = opts.vg ?? tagged[0] ?? null;
-  if (!opts.vg && tagged.length > 1) {
+  const running = opts.rootDm ? records.find((r) => tagged.includes(r.vg) && dmName(r.vg, r.name) === opts.rootDm)?.vg : undefined;
+  const vg = opts.vg ?? running ?? tagged[0] ?? null;
+  if (!opts.vg && !running && tagged.length > 1) {
     problems.push({ lv: '', kind: 'multiple-vgs', message: `several VGs tagged ${TAGS.vg} (${tagged.join(', ')}); using ${vg}` });
   }
   const inVg = records.filter((r) => r.vg === vg);
@@ -276,7 +286,7 @@ export function buildInventory(records: LvRecord[], opts: { vg?: string } = {}):
   const sortedBases = [...bases.values()].sort((a, b) => compareBaseNames(a.name, b.name));
   for (const b of sortedBases) b.layers.sort(byLayer);
   layers.sort(byLayer);
-  return { vg, pool, bases: sortedBases, layers, foreign, problems };
+  return { vg, pool, bases: sortedBases, layers, foreign, problems, others: tagged.filter((t) => t !== vg) };
 }
 
 export function latestBase(inv: Inventory): Base | null {

@@ -24,7 +24,8 @@ export interface KernelSource {
 
 export type Step =
   // LVM
-  | { kind: 'vg-tag'; vg: string; tag: string }
+  /** `drop`: a tag removed in the same LVM command. */
+  | { kind: 'vg-tag'; vg: string; tag: string; drop?: string }
   | { kind: 'lv-tag'; vg: string; lv: string; tag: string }
   | { kind: 'lv-untag'; vg: string; lv: string; tag: string }
   | { kind: 'snapshot'; vg: string; origin: string; name: string; tags: string[] }
@@ -77,13 +78,14 @@ export type Step =
   | { kind: 'settle-boot'; dir: string; xfs: boolean }
   // A new disk (imgbase install): none can be undone; the VG gets its imgbased tag only as the plan's last step,
   // so a disk an install stopped on is never a layout (install --wipe starts over).
-  | { kind: 'wipe-disk'; disk: string }
+  /** `takeDown`: a stopped install's VG on the disk: its mounts undone and its LVs deactivated first. */
+  | { kind: 'wipe-disk'; disk: string; takeDown?: { vg: string; mounts: string[] } }
   /** sfdisk's input (core/install partitionLayout). */
   | { kind: 'partition'; disk: string; script: string }
   /** uuid: chosen before planning (the fstab names it); for vfat its volume id, XXXX-XXXX. */
   | { kind: 'mkfs-dev'; dev: string; fsType: string; label: string; uuid: string }
   | { kind: 'pv-create'; dev: string }
-  | { kind: 'vg-create'; vg: string; pv: string }
+  | { kind: 'vg-create'; vg: string; pv: string; tags: string[] }
   | { kind: 'pool-create'; vg: string; name: string; size: { bytes: number } | { percent: number }; metadataBytes: number; tags: string[] }
   /** The LV's /etc/fstab replaced by `content`. */
   | { kind: 'fstab-write'; vg: string; lv: string; content: string }
@@ -160,7 +162,7 @@ export function touches(s: Step): string[] {
 
 export function describeStep(s: Step): string {
   switch (s.kind) {
-    case 'vg-tag': return `tag VG ${s.vg} with ${s.tag}`;
+    case 'vg-tag': return `tag VG ${s.vg} with ${s.tag}${s.drop ? ` (and remove ${s.drop})` : ''}`;
     case 'lv-tag': return `tag ${lv(s.vg, s.lv)} with ${s.tag}`;
     case 'lv-untag': return `remove tag ${s.tag} from ${lv(s.vg, s.lv)}`;
     case 'snapshot': return `create thin snapshot ${lv(s.vg, s.name)} of ${s.origin} [${s.tags.join(',')}]`;
@@ -194,11 +196,11 @@ export function describeStep(s: Step): string {
     case 'grubenv-unset': return `unset ${s.key} (${s.previous}) in ${s.file}`;
     case 'remove-kernel-files': return s.files === 'all' ? `remove kernel copies ${s.dir} (no entry uses them)` : `remove ${s.files.join(', ')} from ${s.dir} (no entry uses them)`;
     case 'settle-boot': return `flush ${s.dir} to disk${s.xfs ? ' (sync, XFS freeze + thaw)' : ' (sync)'}`;
-    case 'wipe-disk': return `erase every partition table and filesystem signature on ${s.disk} (wipefs)`;
+    case 'wipe-disk': return `${s.takeDown ? `unmount and deactivate the stopped install's VG ${s.takeDown.vg}${s.takeDown.mounts.length ? ` (mounted on ${s.takeDown.mounts.join(', ')})` : ''}, then ` : ''}erase every partition table and filesystem signature on ${s.disk} (wipefs)`;
     case 'partition': return `write a GPT to ${s.disk}: ${s.script.trim().split('\n').slice(1).map((l) => /name="([^"]+)"/.exec(l)?.[1] ?? '?').join(', ')}`;
     case 'mkfs-dev': return `make ${/^[aeiou]/.test(s.fsType) ? 'an' : 'a'} ${s.fsType} filesystem labelled ${s.label} on ${s.dev}`;
     case 'pv-create': return `make ${s.dev} an LVM physical volume`;
-    case 'vg-create': return `create VG ${s.vg} on ${s.pv}`;
+    case 'vg-create': return `create VG ${s.vg} on ${s.pv}${s.tags.length ? `, tagged ${s.tags.join(', ')}` : ''}`;
     case 'pool-create':
       return `create thin pool ${lv(s.vg, s.name)} (${'bytes' in s.size ? `${s.size.bytes} bytes` : `${s.size.percent} % of the free space`}, metadata ${s.metadataBytes} bytes) [${s.tags.join(',')}]`;
     case 'fstab-write': return `write ${lv(s.vg, s.lv)}:/etc/fstab for this disk`;

@@ -196,7 +196,7 @@ async function waitForInventory(vg: string | undefined, waitS: number): Promise<
     if (Date.now() > deadline) break;
     await new Promise((r) => setTimeout(r, 200));
   }
-  return { inv: inv ?? { vg: vg ?? null, pool: null, bases: [], layers: [], foreign: [], problems: [] }, lvmAt };
+  return { inv: inv ?? { vg: vg ?? null, pool: null, bases: [], layers: [], foreign: [], problems: [], others: [] }, lvmAt };
 }
 
 /** CLOCK_MONOTONIC in seconds: the clock of the kernel's log and of systemd's timestamps. */

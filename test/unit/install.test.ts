@@ -12,7 +12,7 @@ const LSBLK = (children: unknown[] = [], extra: Record<string, unknown> = {}): s
   blockdevices: [{ path: '/dev/vdb', type: 'disk', size: 16 * GiB, fstype: null, pttype: null, mountpoints: [null], children, ...extra }],
 });
 const facts = (o: Partial<DiskFacts> = {}, json = LSBLK()): DiskFacts => ({ disk: parseLsblk(json), rootDisks: ['/dev/vda'], pvs: [{ pv: '/dev/vda2', vg: 'HostVG', active: true }], vgs: ['HostVG'], ...o });
-const OPTS = { vg: 'InstVG', wipe: false, fw: 'bios' as const, sizes: { bootBytes: GiB, pool: { percent: 90 } }, imageUsedBytes: 2 * GiB };
+const OPTS = { vg: 'InstVG', wipe: false, fw: 'bios' as const, sizes: { bootBytes: GiB, pool: { percent: 90 } }, imageUsedBytes: 2 * GiB, runDir: '/run/imgbased' };
 
 describe('installPreflight', () => {
   it('a blank disk passes', () => {
@@ -43,6 +43,26 @@ describe('installPreflight', () => {
     const left = { pvs: [{ pv: '/dev/vdb1', vg: 'InstVG', active: false }], vgs: ['HostVG', 'InstVG'] };
     expect(() => installPreflight(facts(left, used), OPTS)).toThrow(/^install: \/dev\/vdb holds a gpt partition table, LVM2_member on \/dev\/vdb1$/);
     expect(() => installPreflight(facts(left, used), { ...OPTS, wipe: true })).not.toThrow();
+  });
+
+  it("an install killed after its VG existed: --wipe takes that VG down (its mounts under /run/imgbased too); another VG's still refuses", () => {
+    const lsblk = LSBLK([
+      { path: '/dev/vdb2', type: 'part', size: GiB, fstype: 'ext4', mountpoints: ['/run/imgbased/install-boot'] },
+      { path: '/dev/vdb3', type: 'part', size: 8 * GiB, fstype: 'LVM2_member', mountpoints: [null], children: [
+        { path: '/dev/mapper/BiosVG-Image--1.0--0', type: 'lvm', size: 4 * GiB, fstype: 'ext4', mountpoints: ['/run/imgbased/mnt/mAbc'] },
+      ] },
+    ], { pttype: 'gpt' });
+    const stopped = { pvs: [{ pv: '/dev/vdb3', vg: 'BiosVG', active: true, tags: [TAGS.installing] }], vgs: ['HostVG', 'BiosVG'] };
+    expect(() => installPreflight(facts(stopped, lsblk), { ...OPTS, vg: 'BiosVG' }))
+      .toThrow(/^install: \/dev\/vdb holds VG BiosVG of an install that did not finish$/);
+    expect(installPreflight(facts(stopped, lsblk), { ...OPTS, vg: 'BiosVG', wipe: true }))
+      .toEqual({ takeDown: { vg: 'BiosVG', mounts: ['/run/imgbased/install-boot', '/run/imgbased/mnt/mAbc'] } });
+    // Finished (imgbased:vg), or never ours: the same disk is refused as before.
+    const done = { ...stopped, pvs: [{ ...stopped.pvs[0]!, tags: [TAGS.vg] }] };
+    expect(() => installPreflight(facts(done, lsblk), { ...OPTS, vg: 'BiosVG', wipe: true })).toThrow(/is mounted on \/run\/imgbased\/install-boot/);
+    const unmounted = LSBLK([{ path: '/dev/vdb3', type: 'part', size: 8 * GiB, fstype: 'LVM2_member', mountpoints: [null] }], { pttype: 'gpt' });
+    expect(() => installPreflight(facts({ ...stopped, pvs: [{ ...stopped.pvs[0]!, tags: [] }] }, unmounted), { ...OPTS, vg: 'BiosVG', wipe: true }))
+      .toThrow(/\/dev\/vdb3 is a PV of VG BiosVG, which is active/);
   });
 });
 
@@ -87,7 +107,8 @@ describe('planInstall', () => {
       'copy-kernel', 'lv-untag', 'lv-untag', 'write-entry', 'write-menu', 'settle-boot',
       'grub-install', 'settle-boot', 'umount', 'vg-tag',
     ]);
-    expect(steps.at(-1)).toEqual({ kind: 'vg-tag', vg: 'InstVG', tag: TAGS.vg });
+    expect(steps.at(-1)).toEqual({ kind: 'vg-tag', vg: 'InstVG', tag: TAGS.vg, drop: TAGS.installing });
+    expect(steps.find((s) => s.kind === 'vg-create')).toMatchObject({ tags: [TAGS.installing] });
     const entry = steps.find((s) => s.kind === 'write-entry') as Extract<typeof steps[number], { kind: 'write-entry' }>;
     expect(entry.file).toBe('/run/imgbased/install-boot/loader/entries/imgbased-Image-1.0-0_1.conf');
     expect(entry.content).toMatch(/^linux \/imgbased\/Image-1\.0-0\/vmlinuz-6\.1\.0-9-amd64$/m);

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { ImgbasedError } from '../../src/core/errors';
 import {
-  LVS_FIELDS, baseOfLayer, buildInventory, findBase, findLayer, latestBase, latestLayer, nextLayerName, parseLvsJson,
+  LVS_FIELDS, TAGS, baseOfLayer, buildInventory, findBase, findLayer, latestBase, latestLayer, nextLayerName, parseLvsJson,
 } from '../../src/core/inventory';
 import type { Inventory, LvRecord } from '../../src/core/inventory';
 
@@ -161,7 +161,7 @@ describe('buildInventory: hosts without bases', () => {
     expect(i.pool?.name).toBe('pool');
   });
   test('empty input', () => {
-    expect(buildInventory([])).toEqual({ vg: null, pool: null, bases: [], layers: [], foreign: [], problems: [] });
+    expect(buildInventory([])).toEqual({ vg: null, pool: null, bases: [], layers: [], foreign: [], problems: [], others: [] });
   });
 });
 
@@ -175,6 +175,19 @@ describe('buildInventory: edge cases from hand-made records', () => {
     const i = buildInventory([rec({ vg: 'B', name: 'p', segtype: 'thin-pool' }), rec({ vg: 'A', name: 'p', segtype: 'thin-pool' })]);
     expect(i.vg).toBe('A');
     expect(kinds(i)).toEqual(['multiple-vgs ']);
+  });
+  test("several tagged VGs: the running root's VG is the layout, the other only a note (a disk being installed to)", () => {
+    const recs = [
+      rec({ vg: 'AInst', name: 'p', segtype: 'thin-pool' }),
+      rec({ vg: 'Host-VG', name: 'p', segtype: 'thin-pool' }),
+      rec({ vg: 'Host-VG', name: 'Image-1.0-0+1', segtype: 'thin', pool: 'p', tags: [TAGS.layer], origin: 'Image-1.0-0' }),
+    ];
+    const i = buildInventory(recs, { rootDm: 'Host--VG-Image--1.0--0+1' });
+    expect(i.vg).toBe('Host-VG');
+    expect(i.others).toEqual(['AInst']);
+    expect(i.problems.filter((p) => p.kind === 'multiple-vgs')).toEqual([]);
+    // A root outside every tagged VG decides nothing.
+    expect(buildInventory(recs, { rootDm: 'other-root' }).problems.map((p) => p.kind)).toContain('multiple-vgs');
   });
   test('several untagged pools: none picked', () => {
     const i = buildInventory([rec({ name: 'p1', segtype: 'thin-pool' }), rec({ name: 'p2', segtype: 'thin-pool' })]);

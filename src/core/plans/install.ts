@@ -26,6 +26,8 @@ export interface InstallRequest {
   kernel: KernelSource;
   /** Set when the image's initramfs lacks our module (core/update/initrd). */
   initrd?: InitrdBuild;
+  /** A stopped install's VG on the disk, taken down before the wipe (core/install installPreflight). */
+  takeDown?: { vg: string; mounts: string[] };
   /** imgbased's files the image lacks (copied into the layer). */
   copyIn: string[];
   imageFstab: string;
@@ -75,12 +77,12 @@ export function planInstall(r: InstallRequest): Plan & { base: string; layer: st
   const parts = partitionLayout(r.disk, r.firmware, r.sizes.bootBytes);
   const kernel = r.initrd ? builtSource(r.kernel, layer, r.initrd) : r.kernel;
   const disk: Step[] = [
-    { kind: 'wipe-disk', disk: r.disk },
+    { kind: 'wipe-disk', disk: r.disk, ...(r.takeDown ? { takeDown: r.takeDown } : {}) },
     { kind: 'partition', disk: r.disk, script: parts.script },
     ...(parts.esp ? [{ kind: 'mkfs-dev', dev: parts.esp, fsType: 'vfat', label: 'ESP', uuid: r.espUuid ?? '' } as Step] : []),
     { kind: 'mkfs-dev', dev: parts.boot, fsType: 'ext4', label: 'boot', uuid: r.bootUuid },
     { kind: 'pv-create', dev: parts.pv },
-    { kind: 'vg-create', vg, pv: parts.pv },
+    { kind: 'vg-create', vg, pv: parts.pv, tags: [TAGS.installing] },
     { kind: 'pool-create', vg, name: INSTALL_POOL, size: r.sizes.pool, metadataBytes: POOL_METADATA_BYTES, tags: [TAGS.pool] },
   ];
   const plan = compose(futureInput(r, base, layer, kernel), {
@@ -105,7 +107,7 @@ export function planInstall(r: InstallRequest): Plan & { base: string; layer: st
     { kind: 'grub-install', vg, lv: layer, disk: r.disk, boot: parts.boot, esp: parts.esp, firmware: r.firmware },
     { kind: 'settle-boot', dir: r.bootMount, xfs: false },
     { kind: 'umount', path: r.bootMount },
-    { kind: 'vg-tag', vg, tag: TAGS.vg },
+    { kind: 'vg-tag', vg, tag: TAGS.vg, drop: TAGS.installing },
   ];
   return { steps, notes: plan.notes, base, layer };
 }
