@@ -1,7 +1,8 @@
 // Health checks: executables in check.d/{required,wanted}/ under /usr/lib/imgbased and /etc/imgbased (the same
-// rules as hooks: /etc replaces a same-named /usr/lib check, a symlink to /dev/null masks, unsafe owners or modes
-// are refused and count as failed). Each runs in its own process group with a timeout; its output goes to the
-// journal tagged imgbased-check.
+// rules as hooks: /etc replaces a same-named /usr/lib check, a symlink to /dev/null masks, names other than
+// [A-Za-z0-9_-]+ are skipped, unsafe owners or modes are refused and count as failed). Each runs as a hook does
+// (runHook: the checked open file, a fixed environment, a hard timeout); its output goes to the journal tagged
+// imgbased-check.
 import { readFile } from 'node:fs/promises';
 import { BOOT_CONF, parseBootConfig, type BootConfig } from '../core/boot-config';
 import type { CheckResult } from '../core/assess';
@@ -22,11 +23,12 @@ export async function readBootConfig(): Promise<BootConfig> {
   }
 }
 
-export async function runChecks(env: Record<string, string>, timeoutS: number, roots = CHECK_DIRS): Promise<CheckResult[]> {
+export async function runChecks(env: Record<string, string>, timeoutS: number, roots: Record<keyof typeof CHECK_DIRS, string> = CHECK_DIRS): Promise<CheckResult[]> {
   const found = await scanHooks(roots);
   const out: CheckResult[] = [];
   for (const kind of ['required', 'wanted'] as const) {
     for (const c of resolveDirs(found, [kind])) {
+      if (c.status === 'skipped') log.info(`health check ${c.path} skipped: ${c.why}`);
       if (c.status === 'masked' || c.status === 'replaced' || c.status === 'skipped') continue;
       const t0 = Date.now();
       if (c.status === 'refused') {

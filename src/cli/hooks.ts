@@ -8,9 +8,10 @@ import { noPositional } from './context';
 export const usage = `usage: imgbase hooks --list [--event EVENT] [--json]
 
 Hooks are executables in ${HOOK_DIRS.usr}/EVENT/ and ${HOOK_DIRS.etc}/EVENT/, run in name order (C locale)
-across both; the same name in /etc replaces the one in /usr/lib, a symlink to /dev/null masks it. Every executable
-runs; files that are not executable are listed as skipped; a hook or directory not owned by root or writable by
-group or others is refused, and a command that would run it stops before it changes anything.
+across both; the same name in /etc replaces the one in /usr/lib, a symlink to /dev/null masks it. Only names of
+[A-Za-z0-9_-] run (as with run-parts): others, and files that are not executable, are listed as skipped. A hook
+not owned by root or writable by group or others, or one with such a directory anywhere above it (or above its
+symlink's target), is refused, and a command that would run it stops before it changes anything.
 
 events: ${EVENTS.join(', ')}
 aliases (the Python imgbased's names): ${Object.entries(ALIASES).map(([a, e]) => `${a} = ${e}`).join(', ')}`;

@@ -1,11 +1,19 @@
 // Lifecycle hooks, pure: which events exist, which executables an event runs (from a scan of the hook directories),
 // in which order, and what each is refused, masked, replaced or skipped for. The conventions of kernel-install's
 // plugin directories: /usr/lib and /etc sorted together by name, the same name in /etc replaces, a symlink to
-// /dev/null masks. Unlike run-parts, every executable name runs.
+// /dev/null masks; names as Debian's run-parts (default mode) runs them: [A-Za-z0-9_-]+ only.
+import { dirname } from 'node:path';
 import { ImgbasedError } from './errors';
 
 export const HOOK_DIRS = { usr: '/usr/lib/imgbased/hooks.d', etc: '/etc/imgbased/hooks.d' } as const;
 export const HOOK_TIMEOUT_DEFAULT_S = 300;
+/** At a hook's timeout its processes get SIGTERM; whatever is left this many seconds later gets SIGKILL. */
+export const HOOK_KILL_GRACE_S = 5;
+/** The PATH of every hook and health check (never the caller's). */
+export const HOOK_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+/** Names that run (run-parts' default, non-LSB set): an update's 50-x.imgnew, a backup~, x.dpkg-old, x.sh do not. */
+export const HOOK_NAME = /^[A-Za-z0-9_-]+$/;
+export const BAD_NAME_WHY = 'name is not [A-Za-z0-9_-]+ (like run-parts)';
 /** Exit status of a command whose work was done but a post- hook failed (pre- hook failures are plain failures). */
 export const EXIT_POST_HOOK = 5;
 
@@ -41,26 +49,32 @@ export function eventDirs(event: HookEvent): string[] {
   return [event, ...Object.keys(ALIASES).filter((a) => ALIASES[a] === event)];
 }
 
-/** One file found in a hook directory (adapters/hooks reads them with lstat/stat). */
+/** A directory or file: its owner and mode. */
+export interface Owned {
+  path: string;
+  uid: number;
+  mode: number;
+}
+
+/** One file found in a hook directory (adapters/hooks reads them with lstat, resolving symlinks itself). */
 export interface FoundFile {
   root: keyof typeof HOOK_DIRS;
   /** Directory name under hooks.d (the event or an alias). */
   dir: string;
   name: string;
   path: string;
-  /** A symlink to /dev/null (or an empty /dev/null-like mask). */
+  /** A symlink to /dev/null. */
   masked: boolean;
   /** A regular file (after following links) with an x bit. */
   executable: boolean;
+  /** The file that runs: `path`, or a symlink's target with every link resolved. Its owner and mode: */
+  target: string;
   uid: number;
   mode: number;
-  /** The directory it lies in: owner and mode (a writable directory lets others swap the hook). */
-  dirUid: number;
-  dirMode: number;
-  /** hooks.d and the directory above it: whoever can write there can rename event directories. */
-  parents?: Array<{ path: string; uid: number; mode: number }>;
+  /** Every directory crossed to reach it, each up to /: `path`'s own and, through a symlink, its target's. Whoever
+   * can write one of them can swap what root runs. */
+  dirs: Owned[];
 }
-
 export type HookStatus = 'run' | 'masked' | 'replaced' | 'skipped' | 'refused';
 
 export interface ResolvedHook {
@@ -71,18 +85,22 @@ export interface ResolvedHook {
   why: string | null;
 }
 
-/** Not owned by root, or writable by group or others: anyone but root could change what root runs. */
-function unsafe(f: FoundFile): string | null {
-  for (const p of f.parents ?? []) {
-    if (p.uid !== 0) return `${p.path} is owned by uid ${p.uid}, not root`;
-    // Sticky (like /tmp): others may write there but not rename or remove what root owns.
-    if (p.mode & 0o022 && !(p.mode & 0o1000)) return `${p.path} is writable by group or others (mode ${(p.mode & 0o777).toString(8)})`;
+const mode8 = (m: number): string => (m & 0o7777).toString(8);
+
+/**
+ * Why the file or a directory on its way is unsafe: not owned by root, or writable by group or others (a sticky bit
+ * does not excuse it: in a sticky directory others may still add names, and a name not there yet is theirs to make).
+ */
+export function unsafeReason(f: Pick<FoundFile, 'path' | 'masked' | 'target' | 'uid' | 'mode' | 'dirs'>): string | null {
+  for (const d of f.dirs) {
+    const who = d.path === dirname(f.path) ? 'its directory' : d.path;
+    if (d.uid !== 0) return `${who} is owned by uid ${d.uid}, not root`;
+    if (d.mode & 0o022) return `${who} is writable by group or others (mode ${mode8(d.mode)})`;
   }
-  if (f.dirUid !== 0) return `its directory is owned by uid ${f.dirUid}, not root`;
-  if (f.dirMode & 0o022) return `its directory is writable by group or others (mode ${(f.dirMode & 0o777).toString(8)})`;
   if (f.masked) return null;
-  if (f.uid !== 0) return `it is owned by uid ${f.uid}, not root`;
-  if (f.mode & 0o022) return `it is writable by group or others (mode ${(f.mode & 0o777).toString(8)})`;
+  const who = f.target === f.path ? 'it is' : `its target ${f.target} is`;
+  if (f.uid !== 0) return `${who} owned by uid ${f.uid}, not root`;
+  if (f.mode & 0o022) return `${who} writable by group or others (mode ${mode8(f.mode)})`;
   return null;
 }
 
@@ -110,8 +128,10 @@ export function resolveDirs(found: readonly FoundFile[], dirs: readonly string[]
     const [winner, ...others] = same;
     for (const o of others) out.push({ name, path: o.path, status: 'replaced', why: `replaced by ${winner!.path}` });
     const w = winner!;
-    const bad = unsafe(w);
-    if (bad) out.push({ name, path: w.path, status: 'refused', why: bad });
+    const bad = unsafeReason(w);
+    // An odd name never runs: skipped (not refused, which would stop the command) whatever its owner or mode.
+    if (!HOOK_NAME.test(name)) out.push({ name, path: w.path, status: 'skipped', why: BAD_NAME_WHY });
+    else if (bad) out.push({ name, path: w.path, status: 'refused', why: bad });
     else if (w.masked) out.push({ name, path: w.path, status: 'masked', why: 'a symlink to /dev/null' });
     else if (!w.executable) out.push({ name, path: w.path, status: 'skipped', why: 'not executable' });
     else out.push({ name, path: w.path, status: 'run', why: null });
@@ -121,10 +141,27 @@ export function resolveDirs(found: readonly FoundFile[], dirs: readonly string[]
 
 /** Throws when a hook that would run for one of these events is refused: before the command changes anything. */
 export function refuseUnsafe(found: readonly FoundFile[], events: readonly HookEvent[]): void {
-  for (const e of events) {
-    const r = resolveHooks(found, e).find((h) => h.status === 'refused');
-    if (r) throw new ImgbasedError(`hook ${r.path} (${e}) is refused: ${r.why}`, { hint: 'chown root and chmod go-w the hook and its directory' });
-  }
+  const r = refusedHooks(found, events)[0];
+  if (r) throw new ImgbasedError(`hook ${r.path} (${r.event}) is refused: ${r.why}`, { hint: 'chown root and chmod go-w the hook and every directory above it' });
+}
+
+export interface RefusedHook {
+  event: HookEvent;
+  name: string;
+  path: string;
+  why: string;
+}
+
+export function refusedHooks(found: readonly FoundFile[], events: readonly HookEvent[]): RefusedHook[] {
+  return events.flatMap((event) => resolveHooks(found, event).flatMap((h) => (h.status === 'refused' ? [{ event, name: h.name, path: h.path, why: h.why! }] : [])));
+}
+
+/** The files that remain once these events' refused hooks are set aside (every file of that name for that event, so
+ * that a replaced /usr/lib one does not run in the place of a refused /etc one), and the refused hooks. */
+export function setRefusedAside(found: readonly FoundFile[], events: readonly HookEvent[]): { found: FoundFile[]; refused: RefusedHook[] } {
+  const refused = refusedHooks(found, events);
+  const out = found.filter((f) => !refused.some((r) => r.name === f.name && eventDirs(r.event).includes(f.dir)));
+  return { found: out, refused };
 }
 
 export interface HookContext {
@@ -134,7 +171,7 @@ export interface HookContext {
   prevLayer?: string | null;
 }
 
-/** The environment a hook gets (on top of PATH and LANG): the contract in README. */
+/** The IMGBASED_* variables a hook gets: the contract in README. */
 export function hookEnv(event: HookEvent, c: HookContext, newRoot: string | null): Record<string, string> {
   return {
     IMGBASED_EVENT: event,
@@ -156,16 +193,8 @@ export function parseHookTimeout(conf: string | null): number {
   return HOOK_TIMEOUT_DEFAULT_S;
 }
 
-/** What a boot tells the hooks, once, from the initramfs's decision: each layer skipped is bad, a fallback happened,
- * and the layer booted came up (until boot counting judges health, reaching this point is what "good" means). */
-export function bootEventContexts(s: { requested: string | null; booted: string | null; fallbacks: Array<{ layer: string }>; vg?: string | null }):
-  Array<{ event: HookEvent; ctx: HookContext }> {
-  const vg = s.vg ?? '';
-  const out: Array<{ event: HookEvent; ctx: HookContext }> = [];
-  for (const f of s.fallbacks) out.push({ event: 'boot-bad', ctx: { vg, layer: f.layer } });
-  if (s.booted !== null && s.fallbacks.length > 0) {
-    out.push({ event: 'fallback', ctx: { vg, layer: s.booted, prevLayer: s.fallbacks[0]!.layer } });
-  }
-  if (s.booted !== null) out.push({ event: 'boot-good', ctx: { vg, layer: s.booted } });
-  return out;
+/** A hook's or check's whole environment: PATH and LANG fixed, the IMGBASED_* variables given, nothing else. */
+export function hookProcessEnv(vars: Readonly<Record<string, string>>): Record<string, string> {
+  const mine = Object.entries(vars).filter(([k]) => k.startsWith('IMGBASED_'));
+  return { PATH: HOOK_PATH, LANG: 'C.UTF-8', ...Object.fromEntries(mine) };
 }
