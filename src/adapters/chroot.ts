@@ -4,6 +4,11 @@ import { mkdir } from 'node:fs/promises';
 import { realDirIn } from './confine';
 import { run } from './exec';
 
+/** Refused before anything is written when the tree would have an API filesystem mounted through a symlink. */
+export async function checkChrootable(dir: string, what: string): Promise<void> {
+  for (const m of API_MOUNTS) await realDirIn(dir, m.at, what, true);
+}
+
 /** Mounted in this order under the tree, unmounted in the reverse. */
 const API_MOUNTS: ReadonlyArray<{ at: string; args: string[] }> = [
   { at: 'proc', args: ['-t', 'proc', 'proc'] },

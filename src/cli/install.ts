@@ -21,6 +21,7 @@ import { lockTimeout, optValue, parseVerbArgs, type GlobalOpts } from './args';
 import { noPositional } from './context';
 import { execute } from './plan-run';
 import { inTree, realDirIn } from '../adapters/confine';
+import { checkChrootable } from '../adapters/chroot';
 
 export const usage = `usage: imgbase install --disk DEV --from IMAGE [--name NVR] [--vg NAME] [--boot-size SIZE]
                        [--pool-size SIZE|N%] [--firmware bios|uefi] [--kernel-arg ARG]... [--wipe] [--dry-run]
@@ -85,6 +86,8 @@ export async function installCommand(argv: string[], g: GlobalOpts): Promise<num
       throw new UsageError(`install: the image holds no GRUB for ${firmware} (/${GRUB_DIRS[firmware]})`);
     }
     const { takeDown } = installPreflight(await readDiskFacts(disk), { vg, wipe: args.wipe === true, fw: firmware, sizes, imageUsedBytes: img.usedBytes, runDir: RUN_DIR });
+    // GRUB is installed (and maybe dracut run) in a chroot of the new layer: its API mount points must be its own.
+    await checkChrootable(dir, 'install: the image');
     const initrd = await initrdNeed('install', dir, kernel);
     const plan = planInstall({
       disk, firmware, vg, name: base, sizes, img, kernel, takeDown,

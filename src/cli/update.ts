@@ -25,6 +25,7 @@ import { requireLayout } from './context';
 import { keepBases, runGc } from './gc';
 import { execute, readSnapshots } from './plan-run';
 import { realDirIn } from '../adapters/confine';
+import { checkChrootable } from '../adapters/chroot';
 
 export const usage = `usage: imgbase update --from IMAGE [--name NVR] [--force] [--dry-run] [--json]
        imgbase update [--format liveimg] IMAGE ...
@@ -50,7 +51,10 @@ async function readImage(vg: string, dir: string, name: string | undefined): Pro
   const base = await baseNameOfTree(dir, name, 'update');
   const kernel = await treeKernelSource(vg, base, dir);
   const etc = await realDirIn(dir, 'etc', 'update: the image');
-  return { name: base, etc: await listEtc(etc), accounts: await readAccountFiles(etc), kernel, initrd: kernel ? await initrdNeed('update', dir, kernel) : undefined };
+  const initrd = kernel ? await initrdNeed('update', dir, kernel) : undefined;
+  // The image's own dracut then runs in a chroot of the new layer: its API mount points must be its own.
+  if (initrd) await checkChrootable(dir, 'update: the image');
+  return { name: base, etc: await listEtc(etc), accounts: await readAccountFiles(etc), kernel, initrd };
 }
 
 /** The old image's /etc: the running layer's base, mounted read-only (activated for the read when it was not). */
