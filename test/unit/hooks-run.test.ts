@@ -135,6 +135,10 @@ describe('runHook: what is refused (listed and at run time), before anything run
     const r = await refusal(join(d, 'hooks', 'pre-base-add', '10-h'), join(d, 'hooks'));
     expect(r.listed).toBe(`refused: ${userDir} is owned by uid 1000, not root`);
     expect(r.run).toBe(`hook ${join(d, 'hooks', 'pre-base-add', '10-h')} is refused: ${userDir} is owned by uid 1000, not root`);
+    // The link's own way counts too, with the target's safe.
+    chownSync(userDir, 0, 0);
+    chmodSync(join(d, 'hooks', 'pre-base-add'), 0o775);
+    expect((await refusal(join(d, 'hooks', 'pre-base-add', '10-h'), join(d, 'hooks'))).listed).toBe('refused: its directory is writable by group or others (mode 775)');
     expect(existsSync(ran)).toBe(false);
   });
   it('a root-owned hook in /tmp symlinked into a hook directory: sticky world-writable /tmp does not pass', async () => {
@@ -177,6 +181,14 @@ describe('runHook: what is refused (listed and at run time), before anything run
     expect((await refusal(hook, join(d, 'hooks'))).listed).toBe('refused: it is owned by uid 1000, not root');
     expect(existsSync(ran)).toBe(false);
   });
+  it('at run time the open file must be a regular file with an x bit', async () => {
+    const d = safeTmp();
+    const hook = script(join(d, 'hooks', 'h'), `touch ${join(d, 'ran')}`, 0o644);
+    await expect(runHook({ name: 'h', path: hook, env: {}, timeoutS: 10 })).rejects.toThrow(`hook ${hook} is refused: it is not executable`);
+    mkdirSync(join(d, 'hooks', 'dir'), { mode: 0o755 });
+    await expect(runHook({ name: 'dir', path: join(d, 'hooks', 'dir'), env: {}, timeoutS: 10 })).rejects.toThrow(/is refused: it is not a regular file$/);
+    expect(existsSync(join(d, 'ran'))).toBe(false);
+  });
   it('a symlink to /dev/null stays a mask: listed masked, never run', async () => {
     const d = join(safeTmp(), 'pre-base-add');
     mkdirSync(d, { mode: 0o755 });
@@ -205,6 +217,14 @@ describe('runHook: a timeout is a hard limit, nothing is left behind', () => {
       expect(alive(pidOf(pidFile))).toBe(false);
     }, 20_000);
   }
+  it('at the timeout the hook gets SIGTERM first: it can clean up', async () => {
+    const d = safeTmp();
+    const hook = script(join(d, 'hooks', 'h'), `trap 'echo TERM >${join(d, 'got')}; exit 0' TERM\nsleep 60 &\nwait`);
+    const { err, ms } = await timed(runHook({ name: 'h', path: hook, env: {}, timeoutS: 2 }));
+    expect((err as HookFailure).short).toBe('killed after 2 s');
+    expect(readFileSync(join(d, 'got'), 'utf8')).toBe('TERM\n');
+    expect(ms).toBeLessThan(limit(2) - HOOK_KILL_GRACE_S * 1000);
+  }, 20_000);
   it('a hook that ignores SIGTERM gets SIGKILL after the grace period', async () => {
     const d = safeTmp();
     const hook = script(join(d, 'hooks', 'h'), `echo $$ >${join(d, 'pid')}\ntrap '' TERM\nsleep 60`);
@@ -237,7 +257,7 @@ describe('runChecks', () => {
     const usr = safeTmp();
     const etc = safeTmp();
     const ran = join(etc, 'ran');
-    script(join(etc, 'required', '10-ok'), 'exit 0');
+    script(join(etc, 'required', '10-ok'), `tr '\\0' '\\n' </proc/$$/environ | LC_ALL=C sort >${join(etc, 'env')}`);
     script(join(etc, 'required', '20-ok.imgnew'), `touch ${ran}; exit 1`);
     script(join(etc, 'wanted', '30-ww'), `touch ${ran}`, 0o777);
     captureLog();
@@ -247,6 +267,10 @@ describe('runChecks', () => {
       { name: '30-ww', kind: 'wanted', ok: false, why: 'refused: it is writable by group or others (mode 777)' },
     ]);
     expect(existsSync(ran)).toBe(false);
+    // The hooks' environment, with the check's variables.
+    expect(readFileSync(join(etc, 'env'), 'utf8').split('\n')).toEqual([
+      'IMGBASED_CHECK=required', `IMGBASED_HOOK=${etc}/required/10-ok`, 'IMGBASED_LAYER=L', 'IMGBASED_VG=V', 'LANG=C.UTF-8', `PATH=${HOOK_PATH}`, '',
+    ]);
     expect(logged.join('\n')).toContain(`health check ${etc}/required/20-ok.imgnew skipped: name is not [A-Za-z0-9_-]+ (like run-parts)`);
   });
 });

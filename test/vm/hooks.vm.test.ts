@@ -38,11 +38,12 @@ const EVENTS = [
   'fallback',
 ];
 
-/** The recording hook: which hook ran, its IMGBASED_* environment, cwd, stdin, and what NEW_ROOT is. */
+/** The recording hook: which hook ran, its IMGBASED_* environment, cwd, stdin, and what NEW_ROOT is. ($0 is
+ * /proc/self/fd/3: the open file imgbase checked; IMGBASED_HOOK is its path.) */
 const REC = String.raw`#!/bin/sh
 log=/var/lib/hooktest/$(cat /run/hooktest-phase 2>/dev/null || echo boot).log
 {
-  echo "== $0"
+  echo "== $IMGBASED_HOOK"
   env | grep '^IMGBASED_' | LC_ALL=C sort
   echo "PWD=$(pwd -P)"
   echo "STDIN=$(readlink /proc/$$/fd/0)"
@@ -97,7 +98,7 @@ oh() { mkdir -p "$1/pre-layer-add"; printf '#!/bin/sh\necho "%s %s" >>/var/lib/h
 oh "$UD" 10-a usr 0755; oh "$HD" 20-b etc 0755; oh "$UD" 30-c usr 0755
 oh "$UD" 40-r usr 0755; oh "$HD" 40-r etc 0755
 oh "$UD" 50-m usr 0755; ln -s /dev/null "$HD/pre-layer-add/50-m"
-oh "$HD" 60-n etc 0644
+oh "$HD" 60-n etc 0644; oh "$HD" 70-x.imgnew etc 0755
 oh "$UD" Z-up usr 0755; oh "$HD" a-low etc 0755
 t hlist imgbase hooks --list --event pre-layer-add
 t hjson imgbase hooks --list --event pre-layer-add --json
@@ -212,7 +213,7 @@ function records(text: string): Rec[] {
 }
 
 const CONTRACT_KEYS = [
-  'IMGBASED_BASE', 'IMGBASED_DRY_RUN', 'IMGBASED_EVENT', 'IMGBASED_LAYER', 'IMGBASED_NEW_ROOT', 'IMGBASED_PREV_LAYER', 'IMGBASED_VG',
+  'IMGBASED_BASE', 'IMGBASED_DRY_RUN', 'IMGBASED_EVENT', 'IMGBASED_HOOK', 'IMGBASED_LAYER', 'IMGBASED_NEW_ROOT', 'IMGBASED_PREV_LAYER', 'IMGBASED_VG',
 ];
 const imgbasedKeys = (r: Rec): string[] => Object.keys(r.env).filter((k) => k.startsWith('IMGBASED_')).sort();
 
@@ -332,7 +333,7 @@ describe.sequential('lifecycle hooks (issue 12)', () => {
       expect(fileA('dry-after.boot.txt')).toBe(fileA('dry-before.boot.txt'));
     });
 
-    it('order across /usr/lib and /etc by name (C locale); /etc replaces; a /dev/null link masks; non-executables are skipped', () => {
+    it('order across /usr/lib and /etc by name (C locale); /etc replaces; a /dev/null link masks; non-executables and names other than [A-Za-z0-9_-]+ are skipped', () => {
       expect(A.rc('order'), said('order')).toBe(0);
       expect(lines(fileA('A-order.log'))).toEqual(['10-a usr', '20-b etc', '30-c usr', '40-r etc', 'Z-up usr', 'a-low etc']);
       expectMarker(a, 'latest-order', L3);
@@ -349,12 +350,14 @@ describe.sequential('lifecycle hooks (issue 12)', () => {
         `replaced ${UD}/pre-layer-add/50-m`,
         `masked ${HD}/pre-layer-add/50-m`,
         `skipped ${HD}/pre-layer-add/60-n`,
+        `skipped ${HD}/pre-layer-add/70-x.imgnew`,
         `run ${UD}/pre-layer-add/Z-up`,
         `run ${HD}/pre-layer-add/a-low`,
       ]);
       const text = A.out('hlist');
       expect(A.rc('hlist')).toBe(0);
       expect(text).toMatch(new RegExp(`^\\s*skipped\\s+${re(`${HD}/pre-layer-add/60-n`)}.*not executable`, 'm'));
+      expect(text).toMatch(new RegExp(`^\\s*skipped\\s+${re(`${HD}/pre-layer-add/70-x.imgnew`)}.*name is not \\[A-Za-z0-9_-\\]\\+ \\(like run-parts\\)`, 'm'));
       expect(text).toMatch(new RegExp(`^\\s*masked\\s+${re(`${HD}/pre-layer-add/50-m`)}`, 'm'));
       expect(text).toMatch(new RegExp(`^\\s*replaced\\s+${re(`${UD}/pre-layer-add/40-r`)}.*${re(`${HD}/pre-layer-add/40-r`)}`, 'm'));
     });
