@@ -44,6 +44,9 @@ describe('mergeAccounts: passwd', () => {
       file: 'passwd',
       detail: 'uid 998 is _chrony (the new image) and alice (this host): _chrony:x:998:998::/var/lib/chrony:/usr/sbin/nologin | alice:x:998:1000::/home/alice:/bin/bash',
     }]);
+    // What `update --force` writes: both accounts, sharing the id.
+    expect(m.text).toContain('alice:x:998:1000::/home/alice:/bin/bash\n');
+    expect(m.text).toContain('_chrony:x:998:998::/var/lib/chrony:/usr/sbin/nologin\n');
   });
 
   it('the same name with another uid in the new image is a clash too', () => {

@@ -16,7 +16,7 @@ import { boot, expectDone, outFile, overlay, type BootResult } from './lab';
 import { ensureLayeredHost } from './fixtures/layered';
 import { RECORD_SH } from './script-run';
 import { MKIMAGE_SH, WAIT_ASSESS_SH, phasesSh } from './guest-sh';
-import { UPDATE_FAULTS_SH, expectRoomRefused } from './update-faults-lib';
+import { UPDATE_FAULTS_SH, expectFaultsClean, expectRoomRefused } from './update-faults-lib';
 
 const OLD_LAYER = 'Image-2.0-0+1';
 const NEW_BASE = 'Image-3.0-0';
@@ -37,6 +37,11 @@ start)
   # The admin's changes on the running layer.
   echo up-host >/etc/hostname
   echo 'mine' >/etc/up-added.conf
+  # xattrs and a file capability: on a new file, and the only change to a file the image has as it was.
+  setfattr -n user.imgbased -v carried /etc/up-added.conf
+  setfattr -n trusted.imgbased -v trusted-too /etc/up-added.conf
+  setfattr -n user.admin -v only-this /etc/host.conf
+  cp /usr/bin/true /etc/up-cap && setcap cap_net_raw+ep /etc/up-cap
   rm -f /etc/motd
   echo 'issue: the admin' >/etc/issue
   useradd -m -u 1500 upalice && echo 'upalice:Up-Secret-42' | chpasswd
@@ -54,6 +59,7 @@ start)
   t data-home imgbase data --add /home
   t data-var imgbase data --add /var/lib/updata
   t data-list imgbase data --json
+  mkdir -p /mnt/under && mount --bind / /mnt/under && ls /mnt/under/home/upalice >"$O/home-under" 2>&1; umount /mnt/under
   # data --add cut short, both ways (a complete volume no fstab line names; one still incomplete): run again, finished.
   lvcreate -qq -y -V 1G -T HostVG/pool -n data-srv-half --addtag imgbased:data --setactivationskip n && mkfs.ext4 -q /dev/HostVG/data-srv-half
   t data-half imgbase data --add /srv/half
@@ -82,10 +88,14 @@ start)
   userdel upclash
   t dry imgbase update --from /var/tmp/v3.raw --dry-run
   lvs --noheadings -o lv_name HostVG | xargs >"$O/lvs-after-dry.txt"
-  # Too little room. (A failure injected at every step of update's plan: update-faults.vm.test.ts, in
-  # npm run test:powercut.)
+  # Too little room.
   IMG=/var/tmp/small.raw
   mksmall $IMG
+  # A sample of update-faults' failure at every step: the first, the middle and the last.
+  t fplan imgbase update --from $IMG --dry-run --json
+  FCOUNT=$(grep -o '"n":' "$O/fplan.out" | wc -l)
+  mark fsteps "$FCOUNT"
+  for n in 1 $(( FCOUNT / 2 )) "$FCOUNT"; do fault "$n" "fail@$n"; done
   roomcases $IMG
   rm -f $IMG
   # An initramfs without our module in an image without dracut to build one: refused, nothing changed.
@@ -117,6 +127,8 @@ after)
   for f in up-added.conf motd issue issue.imgnew up-v3-new.conf; do
     if [ -e "/etc/$f" ]; then cat "/etc/$f" >"$O/etc-$f"; else echo ABSENT >"$O/etc-$f"; fi
   done
+  getfattr --absolute-names -d -m '^(user|trusted)\.' /etc/up-added.conf /etc/host.conf >"$O/xattrs-after" 2>&1
+  getcap /etc/up-cap >"$O/cap-after" 2>&1
   getent passwd upalice >"$O/passwd-alice"
   getent shadow upalice | cut -d: -f2 >"$O/alice-hash-after"
   getent passwd upv3svc >"$O/passwd-v3svc"
@@ -185,6 +197,12 @@ describe('imgbase update: a new image, the host\'s /etc and accounts carried (is
     expect(f('dry.out')).toMatch(/\/etc\/up-added\.conf: added here, carried/);
     expect(f('dry.out')).toMatch(/\/etc\/issue: modified here and in the new image \(the new one kept as issue\.imgnew\)/);
     expect(f('lvs-after-dry.txt')).not.toContain(NEW_BASE);
+  });
+
+  it('a failure injected at the first, the middle and the last step: non-zero exit, LVs, tags, /boot and grubenv unchanged, check clean', () => {
+    const count = Number(R.markers.fsteps?.[0]);
+    expect(count).toBeGreaterThan(15);
+    expectFaultsClean(R, ['1', String(Math.floor(count / 2)), String(count)]);
   });
 
   it('too little room in the pool or on /boot: refused before any step, nothing changed', () => {
@@ -257,6 +275,12 @@ describe('imgbase update: a new image, the host\'s /etc and accounts carried (is
     expect(f('fstab-after')).toMatch(/^UUID=\S+ \/boot ext4 defaults 0 2$/m);
   });
 
+  it('xattrs (user., trusted.) and a file capability under /etc are carried, also when they are the only change to a file', () => {
+    expect(f('xattrs-after')).toContain('# file: /etc/up-added.conf\ntrusted.imgbased="trusted-too"\nuser.imgbased="carried"');
+    expect(f('xattrs-after')).toContain('# file: /etc/host.conf\nuser.admin="only-this"');
+    expect(f('cap-after')).toBe('/etc/up-cap cap_net_raw=ep');
+  });
+
   it('accounts: the admin\'s user with its id and password hash (su with the password works, a wrong one fails), the image\'s new system user', () => {
     expect(f('passwd-alice')).toMatch(/^upalice:x:1500:1500::\/home\/upalice:/);
     expect(f('alice-hash-after')).toBe(f('alice-hash'));
@@ -277,7 +301,9 @@ describe('imgbase update: a new image, the host\'s /etc and accounts carried (is
     expect(rc('check-back')).toBe(0);
   });
 
-  it('data volumes: /home and /var/lib/updata moved into their own LVs, mounted in the new layer and after the rollback', () => {
+  it('data volumes: /home and /var/lib/updata copied into their own LVs, mounted in the new layer and after the rollback', () => {
+    // The originals stay in the layer, hidden under the mount.
+    expect(f('home-under')).toBe('notes');
     expect(rc('data-bad')).toBe(2);
     expect(f('data-bad.err')).toMatch(/\/var holds the image's package database/);
     expect(rc('data-home')).toBe(0);
