@@ -8,6 +8,8 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
+          // A test that makes no assertion fails: a loop that never iterates must not pass as a check.
+          expect: { requireAssertions: true },
           // Projects with different worker limits run as separate groups: the fast unit tests first.
           sequence: { groupOrder: 0 },
         },
@@ -16,6 +18,7 @@ export default defineConfig({
         test: {
           name: 'vm',
           include: ['test/vm/**/*.vm.test.ts'],
+          expect: { requireAssertions: true },
           sequence: { groupOrder: 1 },
           globalSetup: ['test/vm/global-setup.ts'],
           testTimeout: 30 * 60_000,

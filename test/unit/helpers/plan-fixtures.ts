@@ -2,7 +2,7 @@
 // (optionally with GRUB), the PlanInput the CLI would read, and a perform that records instead of running.
 import type { FoundFile } from '../../../src/core/hooks';
 import { afterEach, expect } from 'vitest';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -115,6 +115,16 @@ export function makeBoot(dir: string, grub?: GrubFixture): BootDir {
     if (kv.length > 0) execFileSync('grub-editenv', [b.env, 'set', ...kv]);
   }
   return b;
+}
+
+/**
+ * The path of a tool the unit tests need (GRUB's, from grub-common, which build/lab-deps installs and `npm test` runs
+ * first); when it is missing the calling test fails and says so, it is never skipped.
+ */
+export function requiredTool(name: string): string {
+  const path = spawnSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' }).stdout.trim();
+  if (!path) throw new Error(`${name} is not installed: the unit tests need it (package grub-common; build/lab-deps installs it)`);
+  return path;
 }
 
 /** An executable shell script (a stand-in for grub-mkconfig, grub-script-check, ...). */
