@@ -16,6 +16,7 @@ import { createHash } from 'node:crypto';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { boot, expectDone, expectMarker, grubMenuEntries, outFile, overlay, stripEscapes, type BootResult } from './lab/index.js';
 import { ensureLayeredHost } from './fixtures/layered.js';
+import { layerSh, phasesSh } from './guest-sh.js';
 
 const NEWEST = 'Image-2.0-0+1';
 const MIDDLE = 'Image-1.0-0+2';
@@ -46,16 +47,24 @@ const results: Record<string, BootResult> = {};
 /** What GRUB chose on the first attempt of each boot (its decision is made before the kernel starts). */
 const grubChoice: Record<string, string | null> = {};
 
-async function grubBoot(name: string, script: string): Promise<BootResult> {
+/**
+ * A boot that first runs `cmd` and resets (one qemu run, `reboots`): the boot after it runs the script. GRUB has
+ * consumed a one-shot next_entry on a panicked attempt; this sets it again so the retry lands where that attempt did.
+ */
+const rearmThen = (cmd: string, script: string): string => String.raw`${phasesSh('rearm-state', 'rearm')}${layerSh('HostVG')}
+if [ "$PHASE" = rearm ]; then goto run; ${cmd} || exit 1; reboot_now; fi
+${script}`;
+
+async function grubBoot(name: string, script: string, rearm?: string): Promise<BootResult> {
   const opts = { disk, script: COMMON + script, timeoutS: 600, files: { 'foreign.conf': { text: FOREIGN }, 'weird-os-release': { text: `${WEIRD_OS_RELEASE}\n` } } };
   let r = await boot({ name, ...opts });
   grubChoice[name] = grubBooted(r);
   // TCG under load sometimes panics the kernel in early timer setup, long before anything of ours runs: boot
-  // once more. GRUB already consumed a one-shot next_entry, so the retry shows the default; B2 checks the
-  // first attempt's GRUB choice for that reason.
+  // once more, with the same assertions. A boot that a one-shot next_entry chose gets it set again first (`rearm`).
   if (r.rc === null && !r.markers['agent-start'] && /Kernel panic|end trace|<\/TASK>/.test(r.log)) {
-    console.log(`${name}: early kernel panic under TCG, booting again`);
-    r = await boot({ name: `${name}-retry`, ...opts });
+    console.log(`${name}: early kernel panic under TCG, booting again${rearm ? ` after '${rearm}'` : ''}`);
+    const again = rearm ? { ...opts, reboots: true, timeoutS: 2 * opts.timeoutS, script: COMMON + rearmThen(rearm, script) } : opts;
+    r = await boot({ name: `${name}-retry`, ...again });
   }
   results[name] = r;
   expectDone(r);
@@ -179,9 +188,9 @@ sync
 env_list 2
 foreign_sha 2
 t status imgbase boot --status
-`);
+`, `imgbase boot --next ${OLDEST}`);
     expect(grubChoice['boot-entries-2']).toMatch(/\(Image-1\.0-0\+1\)$/);
-    if (!r.name.endsWith('-retry')) expectMarker(r, 'boot-root', dm(OLDEST));
+    expectMarker(r, 'boot-root', dm(OLDEST));
     expectMarker(r, 'next-2', '');
     expectMarker(r, 'foreign-sha-2', FOREIGN_SHA);
     expect(grubMenuEntries(r.log)).toContain(`${WEIRD_TITLE} (${MIDDLE})`);
