@@ -72,17 +72,58 @@ export async function ensureImage(lab: Lab, outDir: string): Promise<string> {
   return file;
 }
 
+/** A step as `--dry-run --json` prints it. */
+export interface PlanStep {
+  n: number;
+  kind: string;
+  text: string;
+  /** The LVs ("VG/LV"), files and directories it changes. */
+  touches: string[];
+}
+
 export interface Point {
   verb: string;
   n: number;
   fields: Record<string, string>;
   /** Steps of the plan at this point (from --dry-run --json). */
-  steps: Array<{ n: number; kind: string; text: string }>;
+  steps: PlanStep[];
   problems: string[];
 }
 
 /** Step kinds that write nothing that a later boot could see half-done (after them the cut loses nothing new). */
 const NO_WRITE_KINDS = new Set(['settle-boot', 'activate', 'deactivate']);
+const INCOMPLETE = 'imgbased:incomplete';
+
+/** The LVs a plan cut right after step `n` left tagged imgbased:incomplete: made or tagged so, not yet untagged or removed. */
+export function leftIncomplete(steps: readonly PlanStep[], n: number): string[] {
+  const left = new Set<string>();
+  for (const s of steps.filter((x) => x.n <= n)) {
+    const lv = s.touches[0]?.split('/').pop() ?? '';
+    if (((s.kind === 'snapshot' || s.kind === 'thin-lv') && s.text.includes(INCOMPLETE)) || (s.kind === 'lv-tag' && s.text.endsWith(` with ${INCOMPLETE}`))) left.add(lv);
+    else if (s.kind === 'remove-lv' || (s.kind === 'lv-untag' && s.text.startsWith(`remove tag ${INCOMPLETE} `))) left.delete(lv);
+  }
+  return [...left];
+}
+
+/**
+ * Problems with `imgbase check`'s output (exit 1) after a cut right after step n. Its FAIL lines must name every LV
+ * the plan left incomplete as such ("NAME was left by an interrupted command"), and at least one must name what the
+ * interrupted command was changing: such an LV, or an LV, file or directory one of its writing steps touches (repair
+ * may finish a step or undo it, so what is named may come before the cut as well as after it).
+ */
+export function checkNamesCut(output: string, steps: readonly PlanStep[], n: number): string[] {
+  const fails = output.split('\n').filter((l) => l.startsWith('FAIL '));
+  const incomplete = leftIncomplete(steps, n);
+  const problems = incomplete.filter((lv) => !fails.some((l) => l.startsWith(`FAIL ${lv} was left by an interrupted command`)))
+    .map((lv) => `check did not name ${lv} as left by an interrupted command`);
+  const touched = steps.filter((s) => !NO_WRITE_KINDS.has(s.kind)).flatMap((s) => s.touches);
+  // A path, and the directory it is in (check names a kernel copy's files by their directory); an LV as VG/LV or LV.
+  const names = new Set([...incomplete, ...touched.flatMap((t) => (t.startsWith('/') ? [t, path.dirname(t)] : [t, t.split('/').pop()!]))]);
+  const esc = (x: string): string => x.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const mentionsAny = (l: string): boolean => [...names].some((x) => new RegExp(`(^|[^\\w.+/-])${esc(x)}($|[^\\w.+/-])`).test(l));
+  if (!fails.some(mentionsAny)) problems.push(`check's FAIL lines name nothing the interrupted command was changing: ${fails.join(' | ') || 'none'}`);
+  return problems;
+}
 
 function readOut(r: BootResult, name: string): string | null {
   const p = path.join(r.outDir, name);
@@ -131,11 +172,11 @@ function judge(r: BootResult, p: Point): void {
     return;
   }
   if (!/^(root|layer:)/.test(f.usable ?? '')) bad(`booted ${f.root}: not a usable layer or the host root (${f.usable})`);
-  // check before repair: 1 names the interruption; 0 only when no step after the cut writes anything.
+  // check before repair: 1, naming what the interrupted command was changing; 0 only when no step after the cut writes.
   const after = p.steps.filter((s) => s.n > p.n);
   const nothingLeft = after.every((s) => NO_WRITE_KINDS.has(s.kind));
   if (f.check1 === '1') {
-    if (!(readOut(r, `pc.${p.verb}.${p.n}.check1.out`) ?? '').trim()) bad('check rc 1 but printed nothing');
+    for (const x of checkNamesCut(readOut(r, `pc.${p.verb}.${p.n}.check1.out`) ?? '', p.steps, p.n)) bad(x);
   } else if (!(f.check1 === '0' && nothingLeft)) {
     bad(`check before repair: rc ${f.check1}, expected 1${nothingLeft ? ' (or 0)' : ` (steps after the cut: ${after.map((s) => s.kind).join(',')})`}`);
   }
