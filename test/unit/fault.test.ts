@@ -36,7 +36,7 @@ describe('fault injection', () => {
     expect(await takeFault(f)).toBeNull();
   });
 
-  it.runIf(process.getuid?.() === 0)('a file another user owns, or in a directory others may write, is ignored (and left)', async () => {
+  it.runIf(process.getuid?.() === 0)('a file another user owns, or in a directory others may write, is ignored (and left) (runs as root only: giving a file to another user needs root)', async () => {
     const theirs = flag('fail@1', { uid: 1000 });
     expect(await takeFault(theirs)).toBeNull();
     expect(existsSync(theirs)).toBe(true);
