@@ -3,7 +3,7 @@
 import { UsageError } from '../core/errors';
 import { healthFindings, type Finding } from '../core/health';
 import { planSync } from '../core/plans/verbs';
-import { describeStep } from '../core/steps';
+import { describeStep, touches } from '../core/steps';
 import { withLock } from '../adapters/lock';
 import { optValue, parseVerbArgs, printJson, lockTimeout, type GlobalOpts } from './args';
 import { noPositional } from './context';
@@ -27,7 +27,11 @@ async function findings(threshold: number): Promise<Finding[]> {
   const plan = planSync(input);
   for (const n of plan.notes) out.push({ check: 'boot-entry', ok: false, message: n });
   const boot = plan.steps.filter((s) => s.kind !== 'settle-boot' && s.kind !== 'remove-lv');
-  for (const s of boot) out.push({ check: 'boot-sync', ok: false, message: `/boot out of step: would ${describeStep(s)}` });
+  // Repair's steps: most bring /boot in line; an LVM one (a tag) says so by what it touches.
+  for (const s of boot) {
+    const what = touches(s).some((t) => t.startsWith('VG ') || (t.includes('/') && !t.startsWith('/'))) ? 'layout out of step' : '/boot out of step';
+    out.push({ check: 'boot-sync', ok: false, message: `${what}: would ${describeStep(s)}` });
+  }
   if (boot.length === 0) out.push({ check: 'boot-sync', ok: true, message: `boot entries, GRUB menu and kernel copies match the ${input.inv.layers.length} layer(s)` });
   return out;
 }
