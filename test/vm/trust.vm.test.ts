@@ -3,10 +3,11 @@
 //         hostile one: /etc a symlink to /root (a host directory): update and install refused, vdb untouched; then
 //         /var/lib/imgbased -> /root and /proc -> /etc: install refused (it would mount /proc there), update completes
 //         with its record inside the new layer's /root. Before and after each: checksums of the host's /etc, /root
-//         (and /boot around the refusals). Then `install` of the good image onto vdb, killed (-9) while it copies into
-//         its new VG: no process of it is left; the same install with --wipe succeeds; with the new VG active, the
-//         host's `check` is OK and names the other layout in a note; a missing disk exits 3.
-//   disk  vdb alone, through SeaBIOS and its own GRUB: / is its first layer.
+//         (and /boot around the refusals). Then the good image's tree on XFS (a scratch LV) is installed onto vdb,
+//         killed (-9) while it copies into its new VG: no process of it is left; the same install with --wipe
+//         succeeds; with the new VG active, the host's `check` is OK and names the other layout in a note; a missing
+//         disk or image exits 3.
+//   disk  vdb alone, through SeaBIOS and its own GRUB: / is its first layer, on XFS.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
@@ -55,22 +56,36 @@ sums /etc /root >"$O/sums-3"
 lvchange -qq -ay -K HostVG/${LAYER} && mkdir -p /mnt/new && mount -o ro /dev/HostVG/${LAYER} /mnt/new
 ls /mnt/new/root >"$O/new-root.txt" 2>&1; readlink /mnt/new/var/lib/imgbased >"$O/new-link.txt" 2>&1
 umount /mnt/new && lvchange -qq -an HostVG/${LAYER}
-t nodisk imgbase install --disk /dev/nonexistent --from /var/tmp/good.img
+rm -f /var/tmp/hostile.img
+# The image installed from here on: the same tree on XFS, in a scratch LV (an unmounted block device).
+X=/dev/HostVG/xfsimg
+lvcreate -qq -y -V 4G -T HostVG/pool -n xfsimg --setactivationskip n
+mkfs.xfs -q -f $X && mkdir -p /mnt/x && mount $X /mnt/x
+mount -o loop,ro /var/tmp/good.img /mnt/img && cp -a /mnt/img/. /mnt/x/ && umount /mnt/img /mnt/x
+rm -f /var/tmp/good.img
+t nodisk imgbase install --disk /dev/nonexistent --from $X
 t noimage imgbase install --disk /dev/vdb --from /var/tmp/nonexistent.img
 
 # An install onto vdb killed while it copies the image into its new VG.
-$I --from /var/tmp/good.img >"$O/killed.out" 2>"$O/killed.err" &
+$I --from $X >"$O/killed.out" 2>"$O/killed.err" &
 pid=$!
 for i in $(seq 1 600); do lvs --noheadings ${VG}/${BASE} >/dev/null 2>&1 && break; sleep 0.5; done
 sleep 2
 kids=$(pgrep -P "$pid" | xargs)
+for k in $kids; do cat "/proc/$k/comm"; done >"$O/killed-comms.txt" 2>&1
 kill -9 "$pid"; wait "$pid" 2>/dev/null
-sleep 2
 echo "$kids" >"$O/killed-kids.txt"
-left=; for k in $kids; do [ -d "/proc/$k" ] && left="$left $k"; done
-echo "$left" >"$O/killed-left.txt"
+# A child busy in a write to the disk (state D) takes the signal when that write returns: give it 30 s.
+alive() { for k in $kids; do [ -e "/proc/$k/stat" ] && ! grep -q ') Z ' "/proc/$k/stat" && echo "$k"; done; }
+for i in $(seq 1 60); do [ -z "$(alive)" ] && break; sleep 0.5; done
+mark killed-gone-after "$i"
+alive | xargs >"$O/killed-left.txt"
+for k in $(alive); do cat "/proc/$k/stat"; done >"$O/killed-left-stat.txt" 2>&1
 vgs --noheadings -o vg_tags ${VG} >"$O/killed-vg.txt" 2>&1
-t rewipe $I --from /var/tmp/good.img --wipe
+t rewipe $I --from $X --wipe
+# The killed install's read-only mount of the image stays behind (it died before unmounting): undone by hand.
+for m in $(findmnt -rn -o TARGET | grep '^/run/imgbased/mnt/'); do umount "$m"; done
+lvremove -qq -f HostVG/xfsimg
 lvchange -qq -ay -K ${VG}/${LAYER}
 t check imgbase check
 vgchange -qq -an ${VG}
@@ -78,10 +93,11 @@ vgchange -qq -an ${VG}
 
 const DISK = String.raw`set -u
 mark root "$(findmnt -no SOURCE /)"
+mark fstype "$(findmnt -no FSTYPE /)"
 cp /run/imgbased/boot-status.json "$LAB_OUT/boot-status.json" 2>/dev/null
 `;
 
-describe('trust: a hostile image stays in its layer; install onto a second disk survives kill -9', () => {
+describe('trust: a hostile image stays in its layer; install onto a second disk survives kill -9; an XFS layer boots', () => {
   const dir = outputDir('trust-disks');
   const vdb = path.join(dir, 'vdb.qcow2');
   let A: BootResult;
@@ -134,7 +150,7 @@ describe('trust: a hostile image stays in its layer; install onto a second disk 
 
   it('install killed (-9) while copying: its children die with it, the VG is marked as an unfinished install, --wipe starts over', () => {
     expect(fa('killed-kids.txt').trim()).not.toBe('');
-    expect(fa('killed-left.txt').trim()).toBe('');
+    expect(fa('killed-left.txt').trim(), `${fa('killed-comms.txt')} ${fa('killed-left-stat.txt')}`).toBe('');
     expect(fa('killed-vg.txt').trim()).toBe('imgbased:installing');
     expect(a.rc('rewipe'), a.err('rewipe')).toBe(0);
     expect(a.out('rewipe')).toBe(`installed /dev/vdb (bios): VG ${VG}, base ${BASE}, layer ${LAYER}; boot from /dev/vdb\n`);
@@ -146,8 +162,9 @@ describe('trust: a hostile image stays in its layer; install onto a second disk 
     expect(a.out('check')).toContain('Status: OK');
   });
 
-  it('the installed disk boots alone through its own GRUB into its first layer', () => {
+  it('the installed disk (an XFS base and layer) boots alone through its own GRUB into its first layer', () => {
     expect(B.markers.root).toEqual([`/dev/mapper/${VG}-${LAYER.replace(/-/g, '--')}`]);
+    expect(B.markers.fstype).toEqual(['xfs']);
     expect(JSON.parse(outFile(B, 'boot-status.json'))).toMatchObject({ booted: LAYER, vg: VG });
   });
 });
