@@ -1,12 +1,12 @@
 // Nothing from an image reaches outside its layer, and install onto a second disk survives a kill -9. Two qemu runs:
 //   host  the layered host (through its own GRUB) with a blank 8 GiB vdb. A good image (v3, mkimage) and from it a
-//         hostile one: /etc a symlink to /root (a host directory): update and install refused, vdb untouched; then
-//         /var/lib/imgbased -> /root and /proc -> /etc: install refused (it would mount /proc there), update completes
-//         with its record inside the new layer's /root. Before and after each: checksums of the host's /etc, /root
-//         (and /boot around the refusals). Then the good image's tree on XFS (a scratch LV) is installed onto vdb,
-//         killed (-9) while it copies into its new VG: no process of it is left; the same install with --wipe
-//         succeeds; with the new VG active, the host's `check` is OK and names the other layout in a note; a missing
-//         disk or image exits 3.
+//         hostile one: /etc -> /root (a host directory), /var/lib/imgbased -> /root, /proc -> /etc: update and
+//         install refused, vdb untouched; with /etc made a directory again, install still refused (it would mount
+//         /proc on the image's /etc). Before and after each: checksums of the host's /etc, /root, /boot and the
+//         start of vdb (where a write through such a link goes: test/unit/confine.test.ts). Then the good image's
+//         tree on XFS (a scratch LV) is installed onto vdb, killed (-9) while it copies into its new VG: no process
+//         of it is left; the same install with --wipe succeeds; with the new VG active, the host's `check` is OK and
+//         names the other layout in a note; a missing disk or image exits 3.
 //   disk  vdb alone, through SeaBIOS and its own GRUB: / is its first layer, on XFS.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
@@ -38,24 +38,20 @@ umount /mnt/img
 cp --sparse=always /var/tmp/good.img /var/tmp/hostile.img
 mount -o loop /var/tmp/hostile.img /mnt/img
 mv /mnt/img/etc /mnt/img/etc.real && ln -s /root /mnt/img/etc
+rm -rf /mnt/img/var/lib/imgbased && ln -s /root /mnt/img/var/lib/imgbased
+rmdir /mnt/img/proc && ln -s /etc /mnt/img/proc
 umount /mnt/img
 I="imgbase install --disk /dev/vdb --vg ${VG} --kernel-arg console=ttyS0,115200 --kernel-arg panic=-1"
 sums /etc /root >"$O/sums-0"; sums /boot >"$O/boot-0"; vdbsum >"$O/vdb-0"
 t upd-etc imgbase update --from /var/tmp/hostile.img
 t inst-etc $I --from /var/tmp/hostile.img
 sums /etc /root >"$O/sums-1"; sums /boot >"$O/boot-1"; vdbsum >"$O/vdb-1"
+# Its /etc back: install still refuses (it would mount /proc on the image's /etc), before writing.
 mount -o loop /var/tmp/hostile.img /mnt/img
 rm /mnt/img/etc && mv /mnt/img/etc.real /mnt/img/etc
-rm -rf /mnt/img/var/lib/imgbased && ln -s /root /mnt/img/var/lib/imgbased
-rmdir /mnt/img/proc && ln -s /etc /mnt/img/proc
 umount /mnt/img
 t inst-proc $I --from /var/tmp/hostile.img
 sums /etc /root >"$O/sums-2"; sums /boot >"$O/boot-2"; vdbsum >"$O/vdb-2"
-t upd-links imgbase update --from /var/tmp/hostile.img
-sums /etc /root >"$O/sums-3"
-lvchange -qq -ay -K HostVG/${LAYER} && mkdir -p /mnt/new && mount -o ro /dev/HostVG/${LAYER} /mnt/new
-ls /mnt/new/root >"$O/new-root.txt" 2>&1; readlink /mnt/new/var/lib/imgbased >"$O/new-link.txt" 2>&1
-umount /mnt/new && lvchange -qq -an HostVG/${LAYER}
 rm -f /var/tmp/hostile.img
 # The image installed from here on: the same tree on XFS, in a scratch LV (an unmounted block device).
 X=/dev/HostVG/xfsimg
@@ -118,7 +114,7 @@ describe('trust: a hostile image stays in its layer; install onto a second disk 
     expectDone(B);
   }, 60 * 60_000);
 
-  it('an image whose /etc is a symlink to a host directory: update and install refuse it; /etc, /root, /boot and the disk unchanged', () => {
+  it('an image with /etc -> /root, /var/lib/imgbased -> /root and /proc -> /etc: update and install refuse it; /etc, /root, /boot and the disk unchanged', () => {
     expect(a.rc('upd-etc')).toBe(1);
     expect(a.err('upd-etc')).toMatch(/^imgbase: update: the image: \/etc in the tree is a symlink \(to \/root\); refused/);
     expect(a.rc('inst-etc')).toBe(1);
@@ -128,17 +124,12 @@ describe('trust: a hostile image stays in its layer; install onto a second disk 
     expect(fa('vdb-1')).toBe(fa('vdb-0'));
   });
 
-  it('/proc -> /etc: install refuses before writing; /var/lib/imgbased -> /root: update completes, its record inside the new layer', () => {
+  it('with its /etc back but /proc -> /etc: install still refuses before writing; /etc, /root, /boot and the disk unchanged', () => {
     expect(a.rc('inst-proc')).toBe(1);
     expect(a.err('inst-proc')).toMatch(/^imgbase: install: the image: \/proc in the tree is a symlink \(to \/etc\); refused/);
     expect(fa('sums-2')).toBe(fa('sums-0'));
     expect(fa('boot-2')).toBe(fa('boot-0'));
     expect(fa('vdb-2')).toBe(fa('vdb-0'));
-    expect(a.rc('upd-links'), a.err('upd-links')).toBe(0);
-    // The host's /etc and /root as they were; the record went where the layer's own symlink points: its /root.
-    expect(fa('sums-3')).toBe(fa('sums-0'));
-    expect(fa('new-link.txt').trim()).toBe('/root');
-    expect(fa('new-root.txt')).toMatch(/\.json/);
   });
 
   it('a disk or image that does not exist: exit 3', () => {

@@ -91,11 +91,11 @@ start)
   # Too little room.
   IMG=/var/tmp/small.raw
   mksmall $IMG
-  # A sample of update-faults' failure at every step: the first, the middle and the last.
+  # A sample of update-faults' failure at every step (npm run test:powercut): the middle one.
   t fplan imgbase update --from $IMG --dry-run --json
   FCOUNT=$(grep -o '"n":' "$O/fplan.out" | wc -l)
   mark fsteps "$FCOUNT"
-  for n in 1 $(( FCOUNT / 2 )) "$FCOUNT"; do fault "$n" "fail@$n"; done
+  fault $(( FCOUNT / 2 )) "fail@$(( FCOUNT / 2 ))"
   roomcases $IMG
   rm -f $IMG
   # An initramfs without our module in an image without dracut to build one: refused, nothing changed.
@@ -199,10 +199,10 @@ describe('imgbase update: a new image, the host\'s /etc and accounts carried (is
     expect(f('lvs-after-dry.txt')).not.toContain(NEW_BASE);
   });
 
-  it('a failure injected at the first, the middle and the last step: non-zero exit, LVs, tags, /boot and grubenv unchanged, check clean', () => {
+  it('a failure injected at the middle step (every step: npm run test:powercut): non-zero exit, LVs, tags, /boot and grubenv unchanged, check clean', () => {
     const count = Number(R.markers.fsteps?.[0]);
     expect(count).toBeGreaterThan(15);
-    expectFaultsClean(R, ['1', String(Math.floor(count / 2)), String(count)]);
+    expectFaultsClean(R, [String(Math.floor(count / 2))]);
   });
 
   it('too little room in the pool or on /boot: refused before any step, nothing changed', () => {
