@@ -27,7 +27,7 @@ import * as lvm from './lvm';
 export type Undo = () => Promise<void>;
 
 export interface ApplyOptions {
-  /** grub-script-check for the menu file; null: none. Default: the GRUB's own, when on PATH. */
+  /** grub-script-check for the menu file; null: none (unit tests). Default: the GRUB's own, found on PATH (required). */
   grubScriptCheck?: string | null;
   editenv?: string;
   mkconfig?: string;
@@ -67,7 +67,12 @@ async function editenv(file: string, args: string[], opts: ApplyOptions): Promis
 }
 
 async function writeMenu(file: string, content: string, opts: ApplyOptions): Promise<void> {
-  const checker = opts.grubScriptCheck !== undefined ? opts.grubScriptCheck : await findCommand(grubTool(file, 'script-check'));
+  const tool = grubTool(file, 'script-check');
+  const checker = opts.grubScriptCheck !== undefined ? opts.grubScriptCheck : await findCommand(tool);
+  // The menu is only ever written once GRUB's own checker accepted it: without the checker, not at all.
+  if (checker === undefined || (checker === null && opts.grubScriptCheck === undefined)) {
+    throw new ImgbasedError(`${tool} not found: the GRUB menu ${file} is written only after it passed; ${file} left as it was`, { hint: 'install GRUB\'s tools (grub-common)' });
+  }
   await atomicWrite(file, content, 0o644, checker === null ? undefined : async (tmp) => {
     const r = await run(checker, [tmp], { allowFail: true });
     if (r.exitCode !== 0) {

@@ -226,7 +226,7 @@ async function kernelInstallCommand(argv: string[], g: GlobalOpts): Promise<numb
   if ((cmd !== 'add' && cmd !== 'remove') || !version) {
     throw new UsageError('boot --kernel-install: expected add VERSION ENTRY_DIR IMAGE [INITRD...] or remove VERSION');
   }
-  const bootDir = process.env.IMGBASED_BOOT_DIR ?? DEFAULT_BOOT_DIR;
+  const bootDir = DEFAULT_BOOT_DIR;
   return withLock(async () => {
     const input = await readSnapshots({ bootDir });
     const layer = input.running;
