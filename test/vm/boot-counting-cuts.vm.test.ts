@@ -11,7 +11,7 @@ import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { boot, expectDone, outFile, overlay, type BootResult } from './lab';
 import { ensureLayeredHost } from './fixtures/layered';
 import { RECORD_SH, grubEnv } from './script-run';
-import { WAIT_ASSESS_SH, layerSh, phasesSh } from './guest-sh';
+import { AFTER_GRUB_CUT_SH, WAIT_ASSESS_SH, layerSh, phasesSh } from './guest-sh';
 
 const VG = 'HostVG';
 const PINNED = 'Image-2.0-0+1';
@@ -55,14 +55,6 @@ after-cut)
 esac
 `;
 
-const SCRIPT_C3 = String.raw`set -u
-mountpoint -q /boot || mount /boot
-grub-editenv /boot/grub/grubenv list >"$LAB_OUT/env-early.txt" 2>&1
-mark root "$(lvs --noheadings -o lv_name "$(findmnt -no SOURCE /)" | xargs)"
-${WAIT_ASSESS_SH}waitassess >/dev/null
-imgbase boot --status --json >"$LAB_OUT/status.json" 2>&1
-imgbase check >"$LAB_OUT/check.txt" 2>&1; mark check-rc $?
-`;
 
 let C1: BootResult;
 let C2: BootResult;
@@ -83,7 +75,7 @@ describe.runIf(process.env.IMGBASED_POWERCUT === 'all' && selected.includes('boo
     C1 = await boot({ name: 'bc-cuts', disk, reboots: true, script: SCRIPT_C1, timeoutS: 2400 });
     expectDone(C1);
     C2 = await boot({ name: 'bc-cuts-grub', disk, timeoutS: 600, cutAt: new RegExp(`Loading imgbased layer ${ONCE.replace(/[.+]/g, '\\$&')}`) });
-    C3 = await boot({ name: 'bc-cuts-after', disk, timeoutS: 900, script: SCRIPT_C3 });
+    C3 = await boot({ name: 'bc-cuts-after', disk, timeoutS: 900, script: AFTER_GRUB_CUT_SH });
   }, 90 * 60_000);
 
   it('a try booted once by boot --next is counted like any other', () => {

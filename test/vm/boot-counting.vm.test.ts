@@ -10,15 +10,16 @@
 //      health-back   ... where the check is fixed and the layer re-armed (boot --tries 2)
 //      blessed       it boots, is blessed; a failing and a hung wanted check are only logged (the hung one killed)
 //      stay1, stay2  it stays the default across two reboots; rollback / rollback --to
-// Power cuts in the middle of a blessing and right after GRUB counted a try: boot-counting-cuts.vm.test.ts (in
-// `npm run test:powercut`).
+//    then the default armed again (2 tries) for the cut below.
+// C: qemu killed right after GRUB counted a try of the armed default; the next boot counts on (npm test's sample of
+//    boot-counting-cuts.vm.test.ts, which also cuts a blessing: `npm run test:powercut`).
 // B: direct boots of the plain project disk (no imgbased tags): a good root= is booted as the last resort; without
 //    root= one console line and the emergency shell within 3 minutes.
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { boot, expectDone, outFile, overlay, stripEscapes, type BootResult } from './lab';
 import { ensureLayeredHost } from './fixtures/layered';
 import { RECORD_SH, grubEnv } from './script-run';
-import { WAIT_ASSESS_SH, layerSh, phasesSh } from './guest-sh';
+import { AFTER_GRUB_CUT_SH, WAIT_ASSESS_SH, layerSh, phasesSh } from './guest-sh';
 
 const VG = 'HostVG';
 const L1 = 'Image-2.0-0+1';
@@ -101,12 +102,17 @@ stay2)
   grub-editenv /boot/grub/grubenv list >"$O/rollback-to-env.txt"
   t rollback-bad imgbase rollback --to ${BROKEN}
   t tries-bad imgbase boot --tries 12 ${HEALTH}
+  # For the cut below: the default armed for 2 tries.
+  t arm-cut imgbase boot --tries 2 ${HEALTH}
+  grub-editenv /boot/grub/grubenv list >"$O/arm-cut-env.txt"
   goto done ;;
 *) mark unexpected-phase "$PHASE" ;;
 esac
 `;
 
 let A: BootResult;
+let C2: BootResult;
+let C3: BootResult;
 let B1: BootResult;
 let B2: BootResult;
 
@@ -145,6 +151,10 @@ describe('boot counting, health checks, blessing, rollback (issue 11)', () => {
     })();
     A = await chain;
     expectDone(A);
+    // npm test's sample of boot-counting-cuts: qemu killed as soon as GRUB prints the armed default's "Loading"
+    // line (after the count's save_env); the next boot counts on from there.
+    C2 = await boot({ name: 'boot-counting-grubcut', disk: diskA, timeoutS: 600, cutAt: new RegExp(`Loading imgbased layer ${HEALTH.replace(/[.+]/g, '\\$&')}`) });
+    C3 = await boot({ name: 'boot-counting-after-cut', disk: diskA, timeoutS: 900, script: AFTER_GRUB_CUT_SH });
     await direct;
   }, 3 * 3600_000);
 
@@ -221,6 +231,17 @@ describe('boot counting, health checks, blessing, rollback (issue 11)', () => {
     expect(rc(A, 'rollback-bad')).not.toBe(0);
     expect(file(A, 'rollback-bad.err')).toMatch(/is bad .*boot --tries/);
     expect(rc(A, 'tries-bad')).toBe(2);
+  });
+
+  it('a power cut right after GRUB counted a try (qemu killed at its Loading line): the next boot counts on, one try lost at most', () => {
+    expect(rc(A, 'arm-cut')).toBe(0);
+    const arm = env(A, 'arm-cut-env.txt').imgbased_arm!;
+    expect(C2.cut).toBe(true);
+    expectDone(C3);
+    expect(C3.markers.root).toEqual([HEALTH]);
+    expect(env(C3, 'env-early.txt').imgbased_count).toBe(`${arm}:2`);
+    expect(json<{ layers: LayerRow[] }>(C3, 'status.json').layers.find((l) => l.layer === HEALTH)).toMatchObject({ state: 'good' });
+    expect(C3.markers['check-rc']).toEqual(['0']);
   });
 
   it('7. no usable layer but a good root=: root= boots, status says so', () => {

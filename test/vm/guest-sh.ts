@@ -55,3 +55,16 @@ export const MKIMAGE_SH = String.raw`mkimage() {
   cp /boot/imgbased/Image-2.0-0/vmlinuz-* /boot/imgbased/Image-2.0-0/initrd* /mnt/img/boot/
 }
 `;
+
+/**
+ * The boot after qemu was killed right after GRUB counted a try: GRUB's environment as this boot found it, the
+ * layer booted, its state once assessed (status.json) and `imgbase check`'s exit code (marker check-rc).
+ */
+export const AFTER_GRUB_CUT_SH = String.raw`set -u
+mountpoint -q /boot || mount /boot
+grub-editenv /boot/grub/grubenv list >"$LAB_OUT/env-early.txt" 2>&1
+mark root "$(lvs --noheadings -o lv_name "$(findmnt -no SOURCE /)" | xargs)"
+${WAIT_ASSESS_SH}waitassess >/dev/null
+imgbase boot --status --json >"$LAB_OUT/status.json" 2>&1
+imgbase check >"$LAB_OUT/check.txt" 2>&1; mark check-rc $?
+`;
