@@ -240,8 +240,9 @@ async function runOpen(h: HookRun, fd: number, mark: { fd: number; link: string 
   // The checked open file is what runs: fd 3 in the child, executed as /proc/self/fd/3 (the kernel runs an ELF
   // file or a #! script from it; the interpreter reopens the same file through that link), so no name is looked up
   // again between the check and the run and nothing is copied. The hook's $0 is /proc/self/fd/3: IMGBASED_HOOK
-  // tells its path.
-  const child = spawn('/proc/self/fd/3', [], {
+  // tells its path. Started through setpriv with the parent-death signal, like every program imgbase runs: a hook
+  // does not outlive a killed imgbase.
+  const child = spawn('setpriv', ['--pdeathsig', 'KILL', '--', '/proc/self/fd/3'], {
     argv0: h.path, cwd: '/', env: { ...hookProcessEnv(h.env), IMGBASED_HOOK: h.path },
     stdio: ['ignore', 'pipe', 'pipe', fd, mark?.fd ?? 'ignore'], detached: true,
   });

@@ -1,7 +1,7 @@
-// Programs imgbase runs die with it: the parent-death signal set through setpriv.
+// Programs imgbase runs, hooks included, die with it: the parent-death signal set through setpriv.
 import { describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { buildSync } from 'esbuild';
@@ -45,6 +45,30 @@ describe('spawnExeca', () => {
     parent.kill('SIGKILL');
     await new Promise((r) => setTimeout(r, 300));
     expect(alive(sleeper!)).toBe(false);
+  });
+});
+
+describe('runHook', () => {
+  it('a hook dies with a killed imgbase too (kill -9 of the process running it)', async () => {
+    // A root-owned directory chain (/run is root's, not world-writable), as the hook rules demand.
+    const dir = mkdtempSync('/run/imgbased-pdeath-');
+    const hook = join(dir, '50-wait');
+    writeFileSync(hook, '#!/bin/sh\nexec sleep 60\n', { mode: 0o755 });
+    const entry = join(dir, 'probe.ts');
+    writeFileSync(entry, `import { runHook } from ${JSON.stringify(resolve('src/adapters/hooks'))};
+      void runHook({ name: '50-wait', path: ${JSON.stringify(hook)}, env: {}, timeoutS: 120 });`);
+    buildSync({ entryPoints: [entry], bundle: true, platform: 'node', format: 'cjs', outfile: join(dir, 'probe.cjs'), logLevel: 'silent' });
+    const parent = spawn(process.execPath, [join(dir, 'probe.cjs')], { stdio: 'ignore' });
+    let sleeper: number | null = null;
+    for (let i = 0; i < 100 && sleeper === null; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      sleeper = childOf(parent.pid!, 'sleep');
+    }
+    expect(sleeper).not.toBeNull();
+    parent.kill('SIGKILL');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(alive(sleeper!)).toBe(false);
+    rmSync(dir, { recursive: true, force: true });
   });
 });
 
