@@ -1,21 +1,14 @@
 // /etc trees for `imgbase update`: listed (what core/update/etc-merge compares) and changed (what it decided).
 // The trees are mounted LVs: the old base and the running layer read-only, the new layer being made.
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { chmod, chown, lchown, lstat, mkdir, readFile, readdir, readlink, rename, rm, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AccountFile } from '../core/update/accounts';
 import type { EtcAction, EtcEntry, FileKind } from '../core/update/etc-merge';
 import { atomicWrite } from './atomic';
+import { fileDigest } from './digest';
 import { IMGNEW } from '../core/update/etc-merge';
 import { run } from './exec';
 import { log } from './log';
-
-async function digest(file: string): Promise<string> {
-  const h = createHash('sha256');
-  for await (const chunk of createReadStream(file)) h.update(chunk as Buffer);
-  return h.digest('hex');
-}
 
 /**
  * Every xattr of every path under root (security.capability, user.*, trusted.* …), from one getfattr run. getfattr
@@ -50,7 +43,7 @@ export async function listEtc(root: string): Promise<Map<string, EtcEntry>> {
       const full = join(root, p);
       const s = await lstat(full);
       const kind = kindOf(s);
-      const content = kind === 'file' ? await digest(full) : kind === 'symlink' ? await readlink(full) : kind === 'other' ? `rdev:${s.rdev}` : '';
+      const content = kind === 'file' ? await fileDigest(full) : kind === 'symlink' ? await readlink(full) : kind === 'other' ? `rdev:${s.rdev}` : '';
       out.set(p, { kind, mode: s.mode & 0o7777, uid: s.uid, gid: s.gid, content, xattrs: xattrs.get(p) ?? '' });
       if (kind === 'dir') await walk(p);
     }

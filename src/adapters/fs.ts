@@ -6,6 +6,7 @@ import { FSTYPE_PROBE_BYTES, fstypeOf } from '../core/fstype';
 import { MOUNT_DIR } from '../core/paths';
 import { run } from './exec';
 import { inTreeForWrite } from './confine';
+import { activateLv, deactivateLv, lvPath } from './lvm';
 
 export type FsType = 'ext4' | 'ext3' | 'ext2' | 'xfs' | string;
 
@@ -30,23 +31,50 @@ export async function quickFsType(dev: string): Promise<FsType> {
   return fstypeOf(head) ?? fsType(dev);
 }
 
+/** fn run on a new temp dir under MOUNT_DIR once `mounts` (mount(8) arguments, the dir appended) ran on it. */
+async function withMountDir<T>(mounts: string[][], fn: (dir: string) => Promise<T>): Promise<T> {
+  await mkdir(MOUNT_DIR, { recursive: true });
+  const dir = await mkdtemp(`${MOUNT_DIR}/m`);
+  try {
+    for (const args of mounts) await run('mount', [...args, dir]);
+    return await fn(dir);
+  } finally {
+    await run('umount', [dir], { allowFail: true });
+    await rmdir(dir).catch(() => undefined);
+  }
+}
+
 export async function withMounted<T>(
   dev: string,
   fn: (dir: string) => Promise<T>,
   opts: { readOnly?: boolean; loop?: boolean } = {},
 ): Promise<T> {
-  await mkdir(MOUNT_DIR, { recursive: true });
-  const dir = await mkdtemp(`${MOUNT_DIR}/m`);
   const type = await fsType(dev);
   const options = [opts.readOnly ? 'ro' : 'rw'];
   if (type === 'xfs') options.push('nouuid');
   if (opts.loop) options.push('loop');
-  await run('mount', ['-o', options.join(','), dev, dir]);
+  return withMountDir([['-o', options.join(','), dev]], fn);
+}
+
+/**
+ * The filesystem mounted at / alone, read-only at a temp dir: a non-recursive bind (nothing mounted on / comes
+ * along: not /boot, /proc or a data volume, and what they hide shows), then made read-only for this mount only.
+ * Mounting the running root's device a second time read-only would not do: its superblock is mounted read-write, and
+ * the kernel refuses a mount that would change that (get_tree_bdev: "Can't mount, would change RO state", EBUSY;
+ * mount(8) says "already mounted"). Tried on a loop ext4 (kernel 6.18, util-linux 2.38): `mount -o ro` of the
+ * mounted device fails, the bind then remount,bind,ro gives a read-only view while the first mount stays writable.
+ */
+export async function withRootReadOnly<T>(fn: (dir: string) => Promise<T>): Promise<T> {
+  return withMountDir([['--bind', '/'], ['-o', 'remount,bind,ro']], fn);
+}
+
+/** The LV mounted read-only for fn; activated for it (and deactivated after) when it was not active. */
+export async function withLvReadOnly<T>(vg: string, lv: string, active: boolean, fn: (dir: string) => Promise<T>): Promise<T> {
+  if (!active) await activateLv(vg, lv, { ignoreSkip: true });
   try {
-    return await fn(dir);
+    return await withMounted(lvPath(vg, lv), fn, { readOnly: true });
   } finally {
-    await run('umount', [dir], { allowFail: true });
-    await rmdir(dir).catch(() => undefined);
+    if (!active) await deactivateLv(vg, lv).catch(() => undefined);
   }
 }
 

@@ -13,13 +13,12 @@ import { describeReport, parseUpdateReport, UPDATE_REPORT } from '../core/update
 import { badLayers, menuDefault } from '../core/boot-state';
 import { compareLayerNames, validateBaseName } from '../core/naming';
 import { listEtc, readAccountFiles } from '../adapters/etc-tree';
-import { withMounted } from '../adapters/fs';
+import { withLvReadOnly, withMounted } from '../adapters/fs';
 import { initrdNeed } from '../adapters/initrd';
 import { baseNameOfTree, withImage, type ImageInfo } from '../adapters/image';
 import { treeKernelSource } from '../adapters/kernel';
 import { withLock } from '../adapters/lock';
 import { log } from '../adapters/log';
-import { activateLv, deactivateLv, lvPath } from '../adapters/lvm';
 import { lockTimeout, optValue, parseVerbArgs, printJson, type GlobalOpts } from './args';
 import { requireLayout } from './context';
 import { keepBases, runGc } from './gc';
@@ -59,15 +58,10 @@ async function readImage(vg: string, dir: string, name: string | undefined): Pro
 
 /** The old image's /etc: the running layer's base, mounted read-only (activated for the read when it was not). */
 async function readBaseEtc(vg: string, base: string, active: boolean): Promise<{ etc: Awaited<ReturnType<typeof listEtc>>; accounts: Record<AccountFile, string> }> {
-  if (!active) await activateLv(vg, base, { ignoreSkip: true });
-  try {
-    return await withMounted(lvPath(vg, base), async (dir) => {
-      const etc = await realDirIn(dir, 'etc', `update: base ${base}`);
-      return { etc: await listEtc(etc), accounts: await readAccountFiles(etc) };
-    }, { readOnly: true });
-  } finally {
-    if (!active) await deactivateLv(vg, base).catch(() => undefined);
-  }
+  return withLvReadOnly(vg, base, active, async (dir) => {
+    const etc = await realDirIn(dir, 'etc', `update: base ${base}`);
+    return { etc: await listEtc(etc), accounts: await readAccountFiles(etc) };
+  });
 }
 
 function report(merge: EtcMerge, clashes: AccountClash[], accounts: Record<string, { kept: string[]; added: string[]; removed: string[] }>): string[] {
