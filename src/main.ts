@@ -17,6 +17,7 @@ const VERBS: Record<string, Verb> = {
   base: { usage: async () => (await import('./cli/base')).usage, run: async (a, g) => (await import('./cli/base')).baseCommand(a, g) },
   layer: { usage: async () => (await import('./cli/layer')).usage, run: async (a, g) => (await import('./cli/layer')).layerCommand(a, g) },
   w: { usage: async () => (await import('./cli/w')).usage, run: async (a, g) => (await import('./cli/w')).wCommand(a, g) },
+  diff: { usage: async () => (await import('./cli/diff')).usage, run: async (a, g) => (await import('./cli/diff')).diffCommand(a, g) },
   check: { usage: async () => (await import('./cli/check')).usage, run: async (a, g) => (await import('./cli/check')).checkCommand(a, g) },
   boot: { usage: async () => (await import('./cli/boot')).usage, run: async (a, g) => (await import('./cli/boot')).bootCommand(a, g) },
   update: { usage: async () => (await import('./cli/update')).usage, run: async (a, g) => (await import('./cli/update')).updateCommand(a, g) },
@@ -36,6 +37,7 @@ verbs:
   base     add, remove and list bases
   layer    add, remove and list layers
   w        which layer is running
+  diff     what a layer changed against its base (or another base or layer): paths added, removed, modified
   check    health of the thin pool and the layout (exit 1 when degraded)
   boot     boot entries per layer: --list, --sync, --set-default, --next, --status, --tries, --assess
   rollback make the previous good layer the default again
