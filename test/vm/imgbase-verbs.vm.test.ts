@@ -52,6 +52,8 @@ lvsnap >"$O/lvs-after-bad.json"
 
 # /srv/initdata becomes a data volume: its contents copied in, its fstab line in the base (so in every layer).
 mkdir -p /srv/initdata && echo 'kept by init' >/srv/initdata/f
+# Files imgbase diff finds changed in a layer later: in the base, so in every layer.
+mkdir -p /srv/difftest && for f in modify remove chmod touched; do echo "$f one" >"/srv/difftest/$f"; done
 t init imgbase layout --init Image-1.0-0 --from / --data /srv/initdata
 lvs --noheadings -o lv_name,lv_tags HostVG/data-srv-initdata | xargs >"$O/initdata-lv" 2>&1
 mkdir -p /mnt/x
@@ -106,6 +108,25 @@ t layer-latest imgbase layer --latest
 t layer-path imgbase layer --volume-path Image-1.0-0+2
 t w imgbase w
 t w-json imgbase w --json
+
+# imgbase diff: Image-1.0-0+2 changed by hand (mounted read-write, then inactive again), compared with its base.
+# 'modify' keeps its size (its contents are read), 'touched' only gets a new mtime (no change), and what is written
+# under the data volume's mount point in the layer's own filesystem is left out.
+{
+  lvchange -ay -K HostVG/Image-1.0-0+2 && mkdir -p /mnt/d && mount /dev/HostVG/Image-1.0-0+2 /mnt/d &&
+    echo new >/mnt/d/srv/difftest/added &&
+    echo 'modify two' >/mnt/d/srv/difftest/modify &&
+    rm /mnt/d/srv/difftest/remove &&
+    chmod 600 /mnt/d/srv/difftest/chmod &&
+    touch /mnt/d/srv/difftest/touched &&
+    echo 'under the data volume' >/mnt/d/srv/initdata/hidden
+  umount /mnt/d && lvchange -an HostVG/Image-1.0-0+2
+} >"$O/diff-setup" 2>&1
+t diff imgbase diff Image-1.0-0+2 --json
+lvs --noheadings -o lv_active HostVG/Image-1.0-0 HostVG/Image-1.0-0+2 | grep -c active >"$O/diff-active"
+findmnt -rn -o TARGET | grep -c '^/run/imgbased/mnt' >"$O/diff-mounts"
+t diff-base imgbase diff Image-1.0-0
+t diff-missing imgbase diff Image-1.0-0+77 --against Image-1.0-0
 
 # Concurrent writers: the second waits for the lock; both succeed with distinct names.
 ( imgbase layer --add Image-1.0-0 >"$O/conc1.out" 2>&1; echo $? >"$O/conc1.rc" ) &
@@ -252,6 +273,23 @@ describe('imgbase verbs on real LVM thin', () => {
     expect(rc('w')).toBe(1);
     expect(out('w')).toMatch(/not on an imgbased layer \(root is HostVG\/root\)/);
     expect(json('w-json')).toEqual({ layer: null, base: null, lv: 'HostVG/root' });
+  });
+
+  it('diff: exactly what was changed in a layer against its base; touched-only and data volume paths left out', () => {
+    expect(outFile(result, 'diff-setup')).toBe('');
+    expect(rc('diff'), err('diff')).toBe(0);
+    // layer --add changed nothing in the tree: this guest's fstab has no / line and its /boot line is the host's.
+    const file = (name: string, change: string, more: object = {}): object => ({ path: `/srv/difftest/${name}`, change, kind: 'file', ...more });
+    expect(json('diff')).toEqual({
+      layer: 'Image-1.0-0+2', against: 'Image-1.0-0', excluded: ['/srv/initdata'],
+      changes: [file('added', 'added'), file('chmod', 'modified', { mode: { from: '0644', to: '0600' } }), file('modify', 'modified', { content: true }), file('remove', 'removed')],
+    });
+    // The base and the layer were inactive: activated for the read, inactive again, nothing left mounted.
+    expect(outFile(result, 'diff-active').trim()).toBe('0');
+    expect(outFile(result, 'diff-mounts').trim()).toBe('0');
+    expect(rc('diff-base')).toBe(2);
+    expect(err('diff-base')).toMatch(/^imgbase: diff: Image-1\.0-0 is a base/);
+    expect(rc('diff-missing')).toBe(3);
   });
 
   it('serialises concurrent writers', () => {
