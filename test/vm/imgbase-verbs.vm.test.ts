@@ -245,7 +245,8 @@ describe('imgbase verbs on real LVM thin', () => {
     expect(rc('base-add-dup')).toBe(2);
     expect(rc('base-add-sq'), err('base-add-sq')).toBe(0);
     expect(rc('base-add-xfs'), err('base-add-xfs')).toBe(0);
-    expect(rc('base-add-missing')).toBe(2);
+    expect(rc('base-add-missing')).toBe(3);
+    expect(err('base-add-missing')).toBe('imgbase: image /nonexistent.img not found\n');
     expect(rc('base-add-mounted')).toBe(2);
     expect(err('base-add-mounted')).toMatch(/^imgbase: image \/dev\/\S+ is mounted on \/boot; unmount it first$/m);
     expect(rc('base-add-blockdev'), err('base-add-blockdev')).toBe(0);
