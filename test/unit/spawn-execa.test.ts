@@ -31,20 +31,8 @@ describe('spawnExeca', () => {
   it('a program it started is killed when the process that started it is killed (kill -9)', async () => {
     // A separate node process runs spawnExeca (bundled by esbuild) with `sleep 60`, and is then SIGKILLed.
     const dir = mkdtempSync(join(tmpdir(), 'pdeath-'));
-    const entry = join(dir, 'probe.ts');
-    writeFileSync(entry, `import { spawnExeca } from ${JSON.stringify(resolve('src/adapters/spawn-execa'))};
+    await expectSleeperDiesWithParent(dir, `import { spawnExeca } from ${JSON.stringify(resolve('src/adapters/spawn-execa'))};
       void spawnExeca({ cmd: 'sleep', args: ['60'], env: { PATH: process.env.PATH } });`);
-    buildSync({ entryPoints: [entry], bundle: true, platform: 'node', format: 'cjs', outfile: join(dir, 'probe.cjs'), logLevel: 'silent' });
-    const parent = spawn(process.execPath, [join(dir, 'probe.cjs')], { stdio: 'ignore' });
-    let sleeper: number | null = null;
-    for (let i = 0; i < 100 && sleeper === null; i++) {
-      await new Promise((r) => setTimeout(r, 50));
-      sleeper = childOf(parent.pid!, 'sleep');
-    }
-    expect(sleeper).not.toBeNull();
-    parent.kill('SIGKILL');
-    await new Promise((r) => setTimeout(r, 300));
-    expect(alive(sleeper!)).toBe(false);
   });
 });
 
@@ -54,23 +42,29 @@ describe('runHook', () => {
     const dir = mkdtempSync('/run/imgbased-pdeath-');
     const hook = join(dir, '50-wait');
     writeFileSync(hook, '#!/bin/sh\nexec sleep 60\n', { mode: 0o755 });
-    const entry = join(dir, 'probe.ts');
-    writeFileSync(entry, `import { runHook } from ${JSON.stringify(resolve('src/adapters/hooks'))};
+    await expectSleeperDiesWithParent(dir, `import { runHook } from ${JSON.stringify(resolve('src/adapters/hooks'))};
       void runHook({ name: '50-wait', path: ${JSON.stringify(hook)}, env: {}, timeoutS: 120 });`);
-    buildSync({ entryPoints: [entry], bundle: true, platform: 'node', format: 'cjs', outfile: join(dir, 'probe.cjs'), logLevel: 'silent' });
-    const parent = spawn(process.execPath, [join(dir, 'probe.cjs')], { stdio: 'ignore' });
-    let sleeper: number | null = null;
-    for (let i = 0; i < 100 && sleeper === null; i++) {
-      await new Promise((r) => setTimeout(r, 50));
-      sleeper = childOf(parent.pid!, 'sleep');
-    }
-    expect(sleeper).not.toBeNull();
-    parent.kill('SIGKILL');
-    await new Promise((r) => setTimeout(r, 300));
-    expect(alive(sleeper!)).toBe(false);
     rmSync(dir, { recursive: true, force: true });
   });
 });
+
+/** Bundles `source` (esbuild) and runs it in its own node process, which must start `sleep`; kills that process
+ * with SIGKILL and expects the sleep to be gone. */
+async function expectSleeperDiesWithParent(dir: string, source: string): Promise<void> {
+  const entry = join(dir, 'probe.ts');
+  writeFileSync(entry, source);
+  buildSync({ entryPoints: [entry], bundle: true, platform: 'node', format: 'cjs', outfile: join(dir, 'probe.cjs'), logLevel: 'silent' });
+  const parent = spawn(process.execPath, [join(dir, 'probe.cjs')], { stdio: 'ignore' });
+  let sleeper: number | null = null;
+  for (let i = 0; i < 100 && sleeper === null; i++) {
+    await new Promise((r) => setTimeout(r, 50));
+    sleeper = childOf(parent.pid!, 'sleep');
+  }
+  expect(sleeper).not.toBeNull();
+  parent.kill('SIGKILL');
+  await new Promise((r) => setTimeout(r, 300));
+  expect(alive(sleeper!)).toBe(false);
+}
 
 /** The pid of a process named comm whose parent is ppid, or null. */
 function childOf(ppid: number, comm: string): number | null {
