@@ -3,7 +3,7 @@
 import { UsageError } from '../core/errors';
 import { healthFindings, type Finding } from '../core/health';
 import { planSync } from '../core/plans/verbs';
-import { describeStep, touches } from '../core/steps';
+import { describeStep, type Step } from '../core/steps';
 import { withLock } from '../adapters/lock';
 import { optValue, parseVerbArgs, printJson, lockTimeout, type GlobalOpts } from './args';
 import { noPositional } from './context';
@@ -20,6 +20,9 @@ of an interrupted write. Exit 0: healthy; 1: degraded. A command that is writing
              temporary files removed, entries, menu and kernel copies brought in line (every write verb does this
              first by itself)`;
 
+/** Steps that change LVM, not /boot. */
+const LVM_KINDS: ReadonlySet<Step['kind']> = new Set(['vg-tag', 'lv-tag', 'lv-untag', 'activate', 'deactivate', 'read-only', 'snapshot', 'thin-lv']);
+
 async function findings(threshold: number): Promise<Finding[]> {
   const input = await readSnapshots();
   const out = healthFindings(input.inv, threshold);
@@ -27,9 +30,9 @@ async function findings(threshold: number): Promise<Finding[]> {
   const plan = planSync(input);
   for (const n of plan.notes) out.push({ check: 'boot-entry', ok: false, message: n });
   const boot = plan.steps.filter((s) => s.kind !== 'settle-boot' && s.kind !== 'remove-lv');
-  // Repair's steps: most bring /boot in line; an LVM one (a tag) says so by what it touches.
+  // Repair's steps: most bring /boot in line; an LVM one (a tag) is the layout's.
   for (const s of boot) {
-    const what = touches(s).some((t) => t.startsWith('VG ') || (t.includes('/') && !t.startsWith('/'))) ? 'layout out of step' : '/boot out of step';
+    const what = LVM_KINDS.has(s.kind) ? 'layout out of step' : '/boot out of step';
     out.push({ check: 'boot-sync', ok: false, message: `${what}: would ${describeStep(s)}` });
   }
   if (boot.length === 0) out.push({ check: 'boot-sync', ok: true, message: `boot entries, GRUB menu and kernel copies match the ${input.inv.layers.length} layer(s)` });
