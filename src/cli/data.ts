@@ -49,7 +49,7 @@ async function list(g: GlobalOpts): Promise<number> {
 }
 
 /** What is at path now: a directory (its bytes on this filesystem), nothing, or something else (refused). */
-async function current(path: string): Promise<{ usedBytes: number } | null> {
+export async function dirUsage(path: string): Promise<{ usedBytes: number } | null> {
   const st = await stat(path).catch(() => null);
   if (!st) return null;
   if (!st.isDirectory()) throw new UsageError(`${path} is not a directory, so it cannot be a data volume`);
@@ -66,7 +66,7 @@ export async function readDataRequest(path: string, name: string | undefined, si
     sizeBytes,
     fsType: (await run('findmnt', ['-no', 'FSTYPE', '/'])).stdout.trim(),
     // Only a path the planner accepts is looked at (du on /var or /proc would be slow or meaningless).
-    current: validateDataPath(path) === null ? await current(path) : null,
+    current: validateDataPath(path) === null ? await dirUsage(path) : null,
     mountedFrom: mounted.exitCode === 0 ? mounted.stdout.trim() : null,
     fstab: { file: FSTAB, text: await readFstab() },
   };

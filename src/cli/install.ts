@@ -11,7 +11,7 @@ import { validateBaseName } from '../core/naming';
 import { parseSize } from '../core/space';
 import { readDiskFacts } from '../adapters/disk';
 import { pathExists, withMounted } from '../adapters/fs';
-import { baseNameOfTree, withImage } from '../adapters/image';
+import { baseNameOfTree, withImage, type ImageInfo } from '../adapters/image';
 import { initrdNeed, missingFiles } from '../adapters/initrd';
 import { treeKernelSource } from '../adapters/kernel';
 import { withLock } from '../adapters/lock';
@@ -22,15 +22,22 @@ import { noPositional } from './context';
 import { execute } from './plan-run';
 import { inTree, realDirIn } from '../adapters/confine';
 import { checkChrootable } from '../adapters/chroot';
+import { fstabEntries, requestedDataPaths, validateDataPath } from '../core/data';
+import type { DataAddRequest } from '../core/plans/data-volume';
+import { log } from '../adapters/log';
+import { dirUsage } from './data';
 
 export const usage = `usage: imgbase install --disk DEV --from IMAGE [--name NVR] [--vg NAME] [--boot-size SIZE]
-                       [--pool-size SIZE|N%] [--firmware bios|uefi] [--kernel-arg ARG]... [--wipe] [--dry-run]
+                       [--pool-size SIZE|N%] [--firmware bios|uefi] [--kernel-arg ARG]...
+                       [--no-data] [--data PATH]... [--wipe] [--dry-run]
 
 Makes DEV (a whole disk, not the running root's) an image-based host: a GPT with a BIOS boot partition (bios) or
 an EFI system partition (uefi), an ext4 /boot, an LVM PV with VG NAME and a thin pool; IMAGE (a raw ext4 or XFS
 image, or a squashfs holding LiveOS/rootfs.img; a file or an unmounted block device) as the read-only base NVR and its first layer NVR+1; the layer's
 fstab, kernel and initramfs (built with the image's own dracut when its initramfs lacks imgbased's module), its
-boot entry, and GRUB installed from the image itself. Tagged like a 'layout --init' host. Nothing is written until
+boot entry, and GRUB installed from the image itself. /home, /var/log and /var/crash become data volumes (thin
+LVs every layer mounts, so an update or a rollback keeps homes, the journal of every boot and crash dumps), each
+holding what the image has there. Tagged like a 'layout --init' host. Nothing is written until
 every check passed; a disk that holds a partition table or a filesystem needs --wipe.
   --name NVR         the base's name (default: from the image's os-release)
   --vg NAME          the new VG (default HostVG; must not exist on this machine)
@@ -38,6 +45,8 @@ every check passed; a disk that holds a partition table or a filesystem needs --
   --pool-size S|N%   the thin pool's size, or a share of the VG (default 90%)
   --firmware F       bios or uefi (default: how this machine booted)
   --kernel-arg ARG   added to the layer's kernel command line (repeatable), e.g. console=ttyS0,115200
+  --no-data          none of the default data volumes
+  --data PATH        PATH a data volume too (repeatable), e.g. /var/lib/libvirt; sized like the image's filesystem
   --wipe             erase what DEV holds`;
 
 const DEFAULT_VG = 'HostVG';
@@ -59,7 +68,7 @@ async function readFirmware(arg: string | undefined): Promise<Firmware> {
 }
 
 export async function installCommand(argv: string[], g: GlobalOpts): Promise<number> {
-  const args = parseVerbArgs(argv, { verb: 'install', boolean: ['wipe'], string: ['disk', 'from', 'name', 'vg', 'boot-size', 'pool-size', 'firmware', 'kernel-arg'], usage });
+  const args = parseVerbArgs(argv, { verb: 'install', boolean: ['wipe', 'no-data'], string: ['disk', 'from', 'name', 'vg', 'boot-size', 'pool-size', 'firmware', 'kernel-arg', 'data'], usage });
   noPositional(args, 'install');
   const disk = optValue(args, 'disk', 'install');
   const from = optValue(args, 'from', 'install');
@@ -77,6 +86,11 @@ export async function installCommand(argv: string[], g: GlobalOpts): Promise<num
   if (!pool) throw new UsageError(`install: --pool-size ${poolArg}: a size (e.g. 20G) or a share of the VG (1%-100%)`);
   const firmware = await readFirmware(optValue(args, 'firmware', 'install'));
   const kernelArgs = strings(args['kernel-arg'], 'kernel-arg');
+  const dataPaths = requestedDataPaths({ none: args['no-data'] === true, extra: strings(args.data, 'data') });
+  for (const d of dataPaths) {
+    const bad = validateDataPath(d.path);
+    if (bad) throw new UsageError(`install --data: ${bad}`);
+  }
   const sizes = { bootBytes, pool };
   return withLock(async () => withImage(from, async (img) => withMounted(img.path, async (dir) => {
     const base = await baseNameOfTree(dir, name, 'install');
@@ -89,12 +103,14 @@ export async function installCommand(argv: string[], g: GlobalOpts): Promise<num
     // GRUB is installed (and maybe dracut run) in a chroot of the new layer: its API mount points must be its own.
     await checkChrootable(dir, 'install: the image');
     const initrd = await initrdNeed('install', dir, kernel);
+    const imageFstab = await readFile(await inTree(await realDirIn(dir, 'etc', 'install: the image'), 'fstab'), 'utf8').catch(() => '');
     const plan = planInstall({
       disk, firmware, vg, name: base, sizes, img, kernel, takeDown,
       // Everything of imgbased the image lacks goes in by copy-in; the build then has nothing more to copy.
       initrd: initrd ? { ...initrd, install: [] } : undefined,
       copyIn: await missingFiles(dir, INSTALL_FILES),
-      imageFstab: (await readFile(await inTree(await realDirIn(dir, 'etc', 'install: the image'), 'fstab'), 'utf8').catch(() => '')),
+      imageFstab,
+      data: await imageData(dir, dataPaths, imageFstab, img),
       kernelArgs, bootUuid: randomUUID(), espUuid: firmware === 'uefi' ? volumeId() : null, bootMount: BOOT_MOUNT,
     });
     try {
@@ -109,6 +125,28 @@ export async function installCommand(argv: string[], g: GlobalOpts): Promise<num
     if (!g.dryRun) console.log(`installed ${disk} (${firmware}): VG ${vg}, base ${base}, layer ${plan.layer}; boot from ${disk}`);
     return 0;
   }, { readOnly: true, loop: true })), { timeoutS: lockTimeout(args) });
+}
+
+/**
+ * The data volumes as the image has their paths: what is there is copied in. A default path the image's fstab
+ * already mounts elsewhere is left to that line.
+ */
+async function imageData(dir: string, paths: ReturnType<typeof requestedDataPaths>, imageFstab: string, img: ImageInfo): Promise<DataAddRequest[]> {
+  const mounted = new Set(fstabEntries(imageFstab).map((e) => e.path));
+  const out: DataAddRequest[] = [];
+  for (const { path, byDefault } of paths) {
+    if (byDefault && mounted.has(path)) {
+      log.info(`install: ${path} is not made a data volume: the image's /etc/fstab mounts it`);
+      continue;
+    }
+    const at = await realDirIn(dir, path.slice(1), 'install: the image', true);
+    const here = await dirUsage(at);
+    out.push({
+      path, sizeBytes: img.fsSizeBytes, fsType: img.fsType, current: here, ...(here ? { copyFrom: at } : {}),
+      mountedFrom: null, fstab: { file: "the image's /etc/fstab", text: imageFstab },
+    });
+  }
+  return out;
 }
 
 /** A FAT volume id in fstab's UUID form (XXXX-XXXX). */

@@ -33,6 +33,24 @@ export function validateDataPath(path: string): string | null {
   return null;
 }
 
+/**
+ * What `install` and `layout --init` make data volumes unless told otherwise: the admin's homes, and the logs and
+ * crash dumps that explain a bad boot — they must outlive the layer that wrote them, so a rollback or an update
+ * keeps the journal of every earlier boot. (The original imgbased made these its own volumes too.)
+ */
+export const DEFAULT_DATA_PATHS: readonly string[] = ['/home', '/var/log', '/var/crash'];
+
+/** The data volumes asked for: the default set (unless `none`) and the extra paths, each once, in that order. */
+export function requestedDataPaths(o: { none: boolean; extra: readonly string[] }): Array<{ path: string; byDefault: boolean }> {
+  const out = o.none ? [] : DEFAULT_DATA_PATHS.map((path) => ({ path, byDefault: true }));
+  for (const path of o.extra) {
+    const known = out.find((d) => d.path === path);
+    if (known) known.byDefault = false;
+    else out.push({ path, byDefault: false });
+  }
+  return out;
+}
+
 /** The LV a data volume for `path` gets by default: /var/lib/libvirt -> data-var-lib-libvirt. */
 export function dataLvName(path: string): string {
   return `data${path.replace(/\//g, '-')}`.slice(0, MAX_NAME_LENGTH);

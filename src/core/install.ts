@@ -174,7 +174,7 @@ export function partitionLayout(disk: string, fw: Firmware, bootBytes: number): 
  * The first layer's fstab: the image's lines, less those for /, /boot and /boot/efi (they named the machine the
  * image was made on), plus /boot (and the ESP) of this disk by UUID. / stays out: the kernel command line names it.
  */
-export function installedFstab(imageFstab: string, bootUuid: string, espUuid: string | null): string {
+export function installedFstab(imageFstab: string, bootUuid: string, espUuid: string | null, dataLines: readonly string[] = []): string {
   const kept = withoutMounts(imageFstab, new Set(['/', ...BOOT_MOUNT_POINTS]));
   while (kept.length && kept[kept.length - 1]!.trim() === '') kept.pop();
   const lines = [
@@ -182,6 +182,7 @@ export function installedFstab(imageFstab: string, bootUuid: string, espUuid: st
     '# imgbase install: / comes from the kernel command line (imgbased.layer=, root=)',
     `UUID=${bootUuid} /boot ext4 defaults 0 2`,
     ...(espUuid ? [`UUID=${espUuid} /boot/efi vfat umask=0077 0 1`] : []),
+    ...dataLines,
   ];
   return `${lines.join('\n')}\n`;
 }

@@ -1,7 +1,7 @@
 // Data volumes: which paths may be one, the LV name, fstab lines, the listing, and data --add's plan (its LV complete
 // before fstab names it; a leftover of an interrupted run removed first; refusals before any step).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dataLvName, dataVolumes, fstabEntries, fstabLine, validateDataLvName, validateDataPath, withFstabLine } from '../../src/core/data';
+import { DEFAULT_DATA_PATHS, dataLvName, dataVolumes, fstabEntries, fstabLine, requestedDataPaths, validateDataLvName, validateDataPath, withFstabLine } from '../../src/core/data';
 import { ImgbasedError, UsageError } from '../../src/core/errors';
 import { buildInventory, TAGS } from '../../src/core/inventory';
 import type { PlanInput } from '../../src/core/plans/compose';
@@ -32,6 +32,18 @@ describe('validateDataPath', () => {
     ['/proc/x', /inside \/proc/],
   ])('%s is refused', (p, why) => {
     expect(validateDataPath(p)).toMatch(why);
+  });
+});
+
+describe('requestedDataPaths', () => {
+  it('the default set, then extra paths once each; --no-data leaves only the extra ones', () => {
+    expect(requestedDataPaths({ none: false, extra: [] }).map((d) => d.path)).toEqual([...DEFAULT_DATA_PATHS]);
+    expect(requestedDataPaths({ none: false, extra: ['/srv/x', '/home', '/srv/x'] })).toEqual([
+      { path: '/home', byDefault: false }, { path: '/var/log', byDefault: true }, { path: '/var/crash', byDefault: true }, { path: '/srv/x', byDefault: false },
+    ]);
+    expect(requestedDataPaths({ none: true, extra: ['/srv/x'] })).toEqual([{ path: '/srv/x', byDefault: false }]);
+    expect(requestedDataPaths({ none: true, extra: [] })).toEqual([]);
+    for (const p of DEFAULT_DATA_PATHS) expect(validateDataPath(p)).toBeNull();
   });
 });
 

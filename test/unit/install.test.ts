@@ -96,7 +96,7 @@ describe('planInstall', () => {
     disk: '/dev/vdb', firmware: 'bios', vg: 'InstVG', name: 'Image-1.0-0', sizes: { bootBytes: GiB, pool: { percent: 90 } },
     img: { path: '/var/tmp/img.raw', fsType: 'ext4', fsSizeBytes: 4 * GiB, usedBytes: GiB },
     kernel: { vg: 'InstVG', lv: 'Image-1.0-0', version: '6.1.0-9-amd64', kernel: { in: 'lv', path: 'boot/vmlinuz-6.1.0-9-amd64' }, initrd: { in: 'lv', path: 'boot/initrd.img-6.1.0-9-amd64' }, osRelease: 'PRETTY_NAME="Img"\n', bytes: 40 * MiB },
-    copyIn: [], imageFstab: '', kernelArgs: ['console=ttyS0,115200'], bootUuid: '11111111-2222-3333-4444-555555555555', espUuid: null, bootMount: '/run/imgbased/install-boot',
+    copyIn: [], imageFstab: '', data: [], kernelArgs: ['console=ttyS0,115200'], bootUuid: '11111111-2222-3333-4444-555555555555', espUuid: null, bootMount: '/run/imgbased/install-boot',
   };
   it('disk, then base and layer (incomplete until complete), the boot part on the new /boot, GRUB, the VG tag last', () => {
     const { steps, layer } = planInstall(REQ);
@@ -124,6 +124,21 @@ describe('planInstall', () => {
     expect(k.indexOf('copy-in')).toBeLessThan(k.indexOf('build-initrd'));
     expect(steps.find((s) => s.kind === 'copy-kernel')).toMatchObject({ source: { lv: 'Image-1.0-0+1' } });
     expect(steps.find((s) => s.kind === 'grub-install')).toMatchObject({ firmware: 'uefi', esp: '/dev/vdb1', boot: '/dev/vdb2' });
+  });
+  it('data volumes: made in the new pool (incomplete until complete), filled from the image\'s tree, named by the layer\'s fstab', () => {
+    const vol = (path: string, current: { usedBytes: number } | null): InstallRequest['data'][number] => ({
+      path, sizeBytes: 4 * GiB, fsType: 'ext4', current, ...(current ? { copyFrom: `/run/imgbased/mnt/x${path}` } : {}),
+      mountedFrom: null, fstab: { file: "the image's /etc/fstab", text: '' },
+    });
+    const { steps } = planInstall({ ...REQ, data: [vol('/home', null), vol('/var/log', { usedBytes: MiB })] });
+    expect(steps.filter((s) => s.kind === 'thin-lv').map((s) => s.name)).toEqual(['Image-1.0-0', 'data-home', 'data-var-log']);
+    expect(steps.find((s) => s.kind === 'thin-lv' && s.name === 'data-home')).toMatchObject({ tags: [TAGS.data, TAGS.incomplete], autoActivate: true, pool: 'pool' });
+    expect(steps.filter((s) => s.kind === 'copy-dir')).toEqual([{ kind: 'copy-dir', vg: 'InstVG', lv: 'data-var-log', from: '/run/imgbased/mnt/x/var/log' }]);
+    const fstab = (steps.find((s) => s.kind === 'fstab-write') as { content: string }).content;
+    expect(fstab).toContain('/dev/InstVG/data-home /home ext4 defaults 0 2\n/dev/InstVG/data-var-log /var/log ext4 defaults 0 2\n');
+    expect(steps.filter((s) => s.kind === 'lv-untag').map((s) => s.lv)).toEqual(['data-home', 'data-var-log', 'Image-1.0-0', 'Image-1.0-0+1']);
+    expect(() => planInstall({ ...REQ, data: [vol('/home', null), vol('/home', null)] })).toThrow(/\/home given twice/);
+    expect(() => planInstall({ ...REQ, data: [{ ...vol('/srv', null), fstab: { file: "the image's /etc/fstab", text: '/dev/sdb1 /srv xfs defaults 0 2\n' } }] })).toThrow(/already mounts \/dev\/sdb1 on \/srv/);
   });
   it.each(['bios', 'uefi'] as const)('%s: apply runs exactly the steps --dry-run prints, in that order', async (firmware) => {
     const { steps } = planInstall({ ...REQ, firmware, espUuid: firmware === 'uefi' ? 'ABCD-1234' : null });

@@ -11,7 +11,7 @@ import { summarize } from './bench-lib.js';
 
 const SCRIPT = String.raw`set -euo pipefail
 ${BENCH_SH}mkdir -p /mnt/imgs && mount -o ro /dev/vdb /mnt/imgs
-imgbase layout --init Bench-1.0-0 --from / >/dev/null
+imgbase layout --init Bench-1.0-0 --from / --no-data >/dev/null
 
 # 3. layer --add on a 1 GiB and an 8 GiB base, interleaved
 imgbase base --add Small-1.0-0 --from /mnt/imgs/fs1g.ext4 >/dev/null

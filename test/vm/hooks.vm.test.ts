@@ -79,7 +79,7 @@ for e in ${EVENTS.join(' ')}; do install -D -m 0755 "$REC" "$HD/$e/10-rec"; done
 install -D -m 0755 "$REC" "$HD/new-layer-added/20-alias"
 printf '#!/bin/sh\nset -e\necho "$IMGBASED_LAYER" >"$IMGBASED_NEW_ROOT/etc/imgbased-hook-stamp"\necho "stamped $IMGBASED_NEW_ROOT"\n' >"$HD/post-layer-add/50-stamp"
 chmod 0755 "$HD/post-layer-add/50-stamp"
-t init imgbase layout --init ${B1} --from /
+t init imgbase layout --init ${B1} --from / --no-data
 t badd imgbase base --add ${B2} --from "$LAB_SHARE/small.ext4"
 t ladd imgbase layer --add ${B1}
 t lrm imgbase layer --remove ${L1}

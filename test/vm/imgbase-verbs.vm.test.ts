@@ -54,7 +54,7 @@ lvsnap >"$O/lvs-after-bad.json"
 mkdir -p /srv/initdata && echo 'kept by init' >/srv/initdata/f
 # Files imgbase diff finds changed in a layer later: in the base, so in every layer.
 mkdir -p /srv/difftest && for f in modify remove chmod touched; do echo "$f one" >"/srv/difftest/$f"; done
-t init imgbase layout --init Image-1.0-0 --from / --data /srv/initdata
+t init imgbase layout --init Image-1.0-0 --from / --no-data --data /srv/initdata
 lvs --noheadings -o lv_name,lv_tags HostVG/data-srv-initdata | xargs >"$O/initdata-lv" 2>&1
 mkdir -p /mnt/x
 for l in Image-1.0-0 Image-1.0-0+1; do

@@ -44,7 +44,7 @@ mv /etc/grub.d/42_imgbased /root/42_imgbased.off 2>/dev/null || true
 kver=$(uname -r)
 
 stage init
-t init imgbase layout --init Image-1.0-0 --from /
+t init imgbase layout --init Image-1.0-0 --from / --no-data
 
 # 1. The original imgbased's sanity sequence with an empty base (no filesystem in it).
 stage empty-base

@@ -35,7 +35,7 @@ usable_root() {
 }
 
 # ---- per verb: setup_V (make its precondition true from any state), cmd_V (sets CMD), present_V (its target exists)
-cmd_layout-init() { CMD=(layout --init Image-1.0-0 --from /); }
+cmd_layout-init() { CMD=(layout --init Image-1.0-0 --from / --no-data); }
 setup_layout-init() { [ "$(running_lv)" = root ] && ! lv_exists Image-1.0-0; }
 present_layout-init() { lv_exists Image-1.0-0; }
 

@@ -117,7 +117,7 @@ async function xfs(): Promise<void> {
   xfsRun = await slot(() =>
     boot({
       name, disk, reboots: true, files, timeoutS: PER_BOOT_S * 4,
-      script: guestScript(['xfs-layer-add'], 'mid', { maxBoots: 4, prelude: 'imgbase layout --init Image-1.0-0 --from /', preludeReboot: false }),
+      script: guestScript(['xfs-layer-add'], 'mid', { maxBoots: 4, prelude: 'imgbase layout --init Image-1.0-0 --from / --no-data', preludeReboot: false }),
     }),
   );
   record('xfs-layer-add', xfsRun);

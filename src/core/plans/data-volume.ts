@@ -14,6 +14,8 @@ export interface DataAddRequest {
   fsType: string;
   /** What is at PATH now: a directory whose contents are copied in (with how many bytes), or nothing. */
   current: { usedBytes: number } | null;
+  /** Where those contents are read from when not PATH on this system (install: PATH inside the image's tree). */
+  copyFrom?: string;
   /** Another filesystem already mounted at PATH (its source), or null. */
   mountedFrom: string | null;
   fstab: { file: string; text: string | null };
@@ -40,6 +42,6 @@ export function dataCreate(vg: string, pool: string, lv: string, req: DataAddReq
     { kind: 'thin-lv', vg, pool, name: lv, sizeBytes: req.sizeBytes, tags: [TAGS.data, TAGS.incomplete], autoActivate: true },
     { kind: 'activate', vg, lv },
     { kind: 'mkfs', vg, lv, fsType: req.fsType },
-    ...(req.current ? [{ kind: 'copy-dir' as const, vg, lv, from: req.path }] : []),
+    ...(req.current ? [{ kind: 'copy-dir' as const, vg, lv, from: req.copyFrom ?? req.path }] : []),
   ];
 }

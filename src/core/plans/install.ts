@@ -12,6 +12,8 @@ import { compose, type Plan, type PlanInput } from './compose';
 import { imageBaseCreate, type ImageFill } from './verbs';
 import type { BootSnapshot, GrubPaths } from '../boot-plan';
 import { GRUB_STUB_VERSION } from '../grub-script';
+import { UsageError } from '../errors';
+import { checkDataRequest, dataCreate, type DataAddRequest } from './data-volume';
 
 export const INSTALL_POOL = 'pool';
 
@@ -31,6 +33,8 @@ export interface InstallRequest {
   /** imgbased's files the image lacks (copied into the layer). */
   copyIn: string[];
   imageFstab: string;
+  /** Data volumes (install's default set and --data), filled from the image's tree: their lines go in the layer's fstab. */
+  data: DataAddRequest[];
   kernelArgs: string[];
   /** Filesystem UUIDs chosen before planning, so the fstab can name them: /boot's, and the ESP's volume id. */
   bootUuid: string;
@@ -85,6 +89,7 @@ export function planInstall(r: InstallRequest): Plan & { base: string; layer: st
     { kind: 'vg-create', vg, pv: parts.pv, tags: [TAGS.installing] },
     { kind: 'pool-create', vg, name: INSTALL_POOL, size: r.sizes.pool, metadataBytes: POOL_METADATA_BYTES, tags: [TAGS.pool] },
   ];
+  const data = installData(r);
   const plan = compose(futureInput(r, base, layer, kernel), {
     vg,
     pre: disk,
@@ -93,13 +98,14 @@ export function planInstall(r: InstallRequest): Plan & { base: string; layer: st
       { kind: 'snapshot', vg, origin: base, name: layer, tags: [TAGS.layer, TAGS.incomplete] },
       { kind: 'activate', vg, lv: layer },
       { kind: 'new-fs-uuid', vg, lv: layer },
-      { kind: 'fstab-write', vg, lv: layer, content: installedFstab(r.imageFstab, r.bootUuid, r.espUuid) },
+      ...data.create,
+      { kind: 'fstab-write', vg, lv: layer, content: installedFstab(r.imageFstab, r.bootUuid, r.espUuid, data.lines) },
       ...(r.copyIn.length ? [{ kind: 'copy-in', vg, lv: layer, files: r.copyIn } as Step] : []),
       ...(r.initrd ? [{ kind: 'build-initrd', vg, lv: layer, version: r.kernel.version, ...r.initrd } as Step] : []),
       { kind: 'deactivate', vg, lv: layer },
       { kind: 'mount-dev', dev: parts.boot, path: r.bootMount },
     ],
-    complete: [base, layer],
+    complete: [...data.lvs, base, layer],
     newLayers: [{ name: layer, base, nvr: parseNvr(base)!, index: 1 }],
   });
   const steps: Step[] = [
@@ -110,4 +116,17 @@ export function planInstall(r: InstallRequest): Plan & { base: string; layer: st
     { kind: 'vg-tag', vg, tag: TAGS.vg, drop: TAGS.installing },
   ];
   return { steps, notes: plan.notes, base, layer };
+}
+
+/** The data volumes of a new disk: each checked like data --add's (against the image's fstab), made in the new pool. */
+function installData(r: InstallRequest): { create: Step[]; lines: string[]; lvs: string[] } {
+  const out = { create: [] as Step[], lines: [] as string[], lvs: [] as string[] };
+  for (const req of r.data) {
+    const { lv, line } = checkDataRequest(r.vg, req, 'install --data');
+    if (out.lvs.includes(lv)) throw new UsageError(`install --data: ${req.path} given twice`);
+    out.create.push(...dataCreate(r.vg, INSTALL_POOL, lv, req));
+    out.lines.push(line);
+    out.lvs.push(lv);
+  }
+  return out;
 }
