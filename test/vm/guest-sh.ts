@@ -68,3 +68,19 @@ ${WAIT_ASSESS_SH}waitassess >/dev/null
 imgbase boot --status --json >"$LAB_OUT/status.json" 2>&1
 imgbase check >"$LAB_OUT/check.txt" 2>&1; mark check-rc $?
 `;
+
+/**
+ * `mkdeb NAME VERSION [DEPENDS] [CONFLICTS]`: a tiny package, /var/tmp/debs/NAME_VERSION_all.deb, holding one file
+ * (/usr/share/NAME/version, its name and version).
+ */
+export const MKDEB_SH = String.raw`mkdeb() {
+  local d=/var/tmp/debs/src-$1-$2
+  rm -rf "$d" && mkdir -p "$d/DEBIAN" "$d/usr/share/$1"
+  echo "$1 $2" >"$d/usr/share/$1/version"
+  { echo "Package: $1"; echo "Version: $2"; echo "Architecture: all"; echo "Maintainer: imgbased tests <tests@example.invalid>"
+    if [ $# -ge 3 ] && [ -n "$3" ]; then echo "Depends: $3"; fi
+    if [ $# -ge 4 ] && [ -n "$4" ]; then echo "Conflicts: $4"; fi
+    echo "Description: imgbased test package $1"; } >"$d/DEBIAN/control"
+  dpkg-deb --root-owner-group -b "$d" "/var/tmp/debs/$1_$2_all.deb" >/dev/null
+}
+`;
