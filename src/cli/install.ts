@@ -22,7 +22,7 @@ import { noPositional } from './context';
 import { execute } from './plan-run';
 import { inTree, realDirIn } from '../adapters/confine';
 import { checkChrootable } from '../adapters/chroot';
-import { fstabEntries, requestedDataPaths, validateDataPath } from '../core/data';
+import { fstabEntries, requestedDataPaths, validateDataPath, withoutTaken } from '../core/data';
 import type { DataAddRequest } from '../core/plans/data-volume';
 import { log } from '../adapters/log';
 import { dirUsage } from './data';
@@ -132,13 +132,10 @@ export async function installCommand(argv: string[], g: GlobalOpts): Promise<num
  * already mounts elsewhere is left to that line.
  */
 async function imageData(dir: string, paths: ReturnType<typeof requestedDataPaths>, imageFstab: string, img: ImageInfo): Promise<DataAddRequest[]> {
-  const mounted = new Set(fstabEntries(imageFstab).map((e) => e.path));
+  const { make, leftOut } = withoutTaken(paths, new Set(fstabEntries(imageFstab).map((e) => e.path)));
+  for (const p of leftOut) log.info(`install: ${p} is not made a data volume: the image's /etc/fstab mounts it`);
   const out: DataAddRequest[] = [];
-  for (const { path, byDefault } of paths) {
-    if (byDefault && mounted.has(path)) {
-      log.info(`install: ${path} is not made a data volume: the image's /etc/fstab mounts it`);
-      continue;
-    }
+  for (const path of make) {
     const at = await realDirIn(dir, path.slice(1), 'install: the image', true);
     const here = await dirUsage(at);
     out.push({

@@ -16,7 +16,7 @@ import { loadInventory, noPositional, requireLayout } from './context';
 import { readDataRequest } from './data';
 import { execute, readSnapshots } from './plan-run';
 import { resolveSource } from './source';
-import { fstabEntries, requestedDataPaths } from '../core/data';
+import { fstabEntries, requestedDataPaths, withoutTaken } from '../core/data';
 import { log } from '../adapters/log';
 
 export const usage = `usage: imgbase layout [--bases | --layers | --free-space [--units b|k|m|g|t|h]] [--json]
@@ -113,11 +113,10 @@ async function init(nvr: string, from: string | undefined, wanted: ReturnType<ty
     if (probe.kernel) probe.kernel = { ...probe.kernel, lv: nvr };
     const input = await readSnapshots({ vg: src.vg, known: new Map([[nvr, probe]]) });
     const requests = await Promise.all(dataPaths.map((p) => readDataRequest(p, undefined, src.sizeBytes)));
-    const data = requests.filter((r) => {
-      const taken = wanted.find((d) => d.path === r.path)?.byDefault && (r.mountedFrom !== null || fstabEntries(r.fstab.text ?? '').some((e) => e.path === r.path));
-      if (taken) log.info(`layout --init: ${r.path} is not made a data volume: it is mounted from elsewhere already`);
-      return !taken;
-    });
+    const taken = new Set(requests.filter((r) => r.mountedFrom !== null || fstabEntries(r.fstab.text ?? '').some((e) => e.path === r.path)).map((r) => r.path));
+    const { make, leftOut } = withoutTaken(wanted.filter((d) => dataPaths.includes(d.path)), taken);
+    for (const p of leftOut) log.info(`layout --init: ${p} is not made a data volume: it is mounted from elsewhere already`);
+    const data = requests.filter((r) => make.includes(r.path));
     const plan = planLayoutInit(input, { vg: src.vg, pool: src.pool, source: src.name, nvr, data });
     await execute(plan, g);
     if (!g.dryRun) console.log(`initialised ${src.vg}: base ${nvr}, layer ${plan.layer}; boot ${plan.layer} to use it`);

@@ -51,6 +51,15 @@ export function requestedDataPaths(o: { none: boolean; extra: readonly string[] 
   return out;
 }
 
+/**
+ * The default paths something else already mounts (a line in the fstab that will apply, or a mount) are left to it;
+ * a path asked for by name is kept, so its check refuses it with the reason.
+ */
+export function withoutTaken(wanted: ReturnType<typeof requestedDataPaths>, taken: ReadonlySet<string>): { make: string[]; leftOut: string[] } {
+  const leftOut = wanted.filter((d) => d.byDefault && taken.has(d.path)).map((d) => d.path);
+  return { make: wanted.map((d) => d.path).filter((p) => !leftOut.includes(p)), leftOut };
+}
+
 /** The LV a data volume for `path` gets by default: /var/lib/libvirt -> data-var-lib-libvirt. */
 export function dataLvName(path: string): string {
   return `data${path.replace(/\//g, '-')}`.slice(0, MAX_NAME_LENGTH);

@@ -1,7 +1,7 @@
 // Data volumes: which paths may be one, the LV name, fstab lines, the listing, and data --add's plan (its LV complete
 // before fstab names it; a leftover of an interrupted run removed first; refusals before any step).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_DATA_PATHS, dataLvName, dataVolumes, fstabEntries, fstabLine, requestedDataPaths, validateDataLvName, validateDataPath, withFstabLine } from '../../src/core/data';
+import { DEFAULT_DATA_PATHS, dataLvName, dataVolumes, fstabEntries, fstabLine, requestedDataPaths, validateDataLvName, validateDataPath, withFstabLine, withoutTaken } from '../../src/core/data';
 import { ImgbasedError, UsageError } from '../../src/core/errors';
 import { buildInventory, TAGS } from '../../src/core/inventory';
 import type { PlanInput } from '../../src/core/plans/compose';
@@ -44,6 +44,11 @@ describe('requestedDataPaths', () => {
     expect(requestedDataPaths({ none: true, extra: ['/srv/x'] })).toEqual([{ path: '/srv/x', byDefault: false }]);
     expect(requestedDataPaths({ none: true, extra: [] })).toEqual([]);
     for (const p of DEFAULT_DATA_PATHS) expect(validateDataPath(p)).toBeNull();
+  });
+  it('a default path something else mounts is left to it; one asked for by name is kept (its check refuses it)', () => {
+    const wanted = requestedDataPaths({ none: false, extra: ['/srv/x', '/var/crash'] });
+    expect(withoutTaken(wanted, new Set(['/home', '/var/crash', '/srv/x']))).toEqual({ make: ['/var/log', '/var/crash', '/srv/x'], leftOut: ['/home'] });
+    expect(withoutTaken(wanted, new Set())).toEqual({ make: ['/home', '/var/log', '/var/crash', '/srv/x'], leftOut: [] });
   });
 });
 
