@@ -196,6 +196,9 @@ describe('imgbase verbs on real LVM thin', () => {
     }
     expect(rc('dry-init')).toBe(0);
     expect(out('dry-init')).toMatch(/^  \d+\. create thin snapshot HostVG\/Image-1.0-0 of root/m);
+    // Without --no-data: /home, /var/log and /var/crash become data volumes, filled from what is there (where any is).
+    for (const lv of ['data-home', 'data-var-log', 'data-var-crash']) expect(out('dry-init')).toMatch(new RegExp(`^  \\d+\\. create thin LV HostVG/${lv} `, 'm'));
+    expect(out('dry-init')).toMatch(/^  \d+\. copy what is in \/var\/log into HostVG\/data-var-log$/m);
     expect(outFile(result, 'lvs-after-bad.json')).toBe(outFile(result, 'lvs-before-bad.json'));
   });
 
