@@ -85,15 +85,16 @@ export function planPackages(admin: AdminPackages, image: ReadonlyMap<string, Pa
     if (n && compareVersions(n.version, p.version) >= 0) inImage.push({ ...ref(p), image: n.version });
     else want.push(p);
   }
-  const { ok, refused } = checkInstallable(image, want);
   const source = (p: Package): PkgSource => sources.get(p.key) ?? 'missing';
+  // One with no .deb is left out before the check, so what depends on it is refused too.
+  const { ok, refused } = checkInstallable(image, want.filter((p) => source(p) !== 'missing'));
   return {
-    install: ok.filter((p) => source(p) !== 'missing').map((p) => ({ ...ref(p), source: source(p) })),
+    install: ok.map((p) => ({ ...ref(p), source: source(p) })),
     inImage,
     removed: admin.removed.map(ref),
     refused: [
+      ...want.filter((p) => source(p) === 'missing').map((p) => ({ ...ref(p), why: 'no kept .deb and no dpkg file list to rebuild it from' })),
       ...refused.map((r) => ({ ...ref(r.pkg), why: r.why })),
-      ...ok.filter((p) => source(p) === 'missing').map((p) => ({ ...ref(p), why: 'no kept .deb and no dpkg file list to rebuild it from' })),
     ],
   };
 }
