@@ -38,7 +38,12 @@ IMAGE (a raw ext4 or XFS filesystem image, or a squashfs holding LiveOS/rootfs.i
 device) becomes a new read-only base and its first layer the default boot, as a trying layer (boot counting). The
 running layer's changes to /etc are carried into it: what the admin added or changed is copied (the admin wins;
 where the new image changed the same file, its version is kept beside as FILE.imgnew), what the admin removed is
-removed. passwd, group, shadow and gshadow are merged by name. Nothing changes when any step fails.
+removed. passwd, group, shadow and gshadow are merged by name. The admin's packages (installed here, not in the old
+image or newer than its: 'imgbase packages') are installed into the new layer by its own dpkg, from the .deb APT's
+hook kept or one rebuilt from this host, except those the new image has at the same or a newer version. One the new
+image cannot take (a dependency it lacks, a conflict) stops the update before anything is written, or is skipped
+with packages = skip in /etc/imgbased/imgbased.conf. Packages removed here stay in the new image (reported).
+Nothing changes when any step fails.
 Then old bases are removed ('imgbase gc').
   --name NVR   the new base's name (default: from the image's os-release, IMAGE_ID/ID and IMAGE_VERSION/VERSION_ID)
   --force      update although an account's id would clash with one of the new image's

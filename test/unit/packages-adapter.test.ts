@@ -1,6 +1,7 @@
 // adapters/packages against a fake of the tools it runs. installDebs: the kept .debs go into the layer's store, one
 // `dpkg --install --force-confold` of all of them runs in a chroot with daemons forbidden (policy-rc.d exits 101)
-// and no debconf questions; what dpkg refuses fails the step (stop) or is purged and left out (skip). keepDebs: APT's hook fills the store.
+// and no debconf questions; what dpkg refuses fails the step (stop) or is purged and left out (skip). keepDebs:
+// APT's hook fills the store.
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { installedPackages } from '../../src/core/dpkg/status';
 import { parseImgbasedConfig } from '../../src/core/update/config';
+import { describeReport } from '../../src/core/update/report';
 import { adminPackages, describePackages, keptDeb, olderKept, planPackages, refusalLine, type PkgSource } from '../../src/core/update/packages';
 
 const fixture = (name: string): string => readFileSync(join(__dirname, 'fixtures', 'dpkg', name), 'utf8');
@@ -48,6 +49,10 @@ describe('planPackages', () => {
       '  package vendor-agent 1:2.0~rc1-1 all: SKIPPED, it conflicts with nano 7.2-1',
       "  package nano 7.2-1 amd64: removed here from the old image's set (not removed from the new one)",
     ]);
+    // update --status shows the same lines from the layer's record; a record from before packages has none.
+    const record = { at: 'T', image: 'i', base: 'C-3-0', layer: 'C-3-0+1', from: 'B-2-0+1', carried: [], conflicts: [], accounts: {} };
+    expect(describeReport({ ...record, packages: p }).slice(2)).toEqual(describePackages(p));
+    expect(describeReport(record)).toHaveLength(2);
   });
 
   it('a package with no .deb to be had is refused; an image without nano takes the rebuilt agent', () => {
