@@ -25,6 +25,7 @@ const VERBS: Record<string, Verb> = {
   gc: { usage: async () => (await import('./cli/gc')).usage, run: async (a, g) => (await import('./cli/gc')).gcCommand(a, g) },
   rollback: { usage: async () => (await import('./cli/rollback')).usage, run: async (a, g) => (await import('./cli/rollback')).rollbackCommand(a, g) },
   install: { usage: async () => (await import('./cli/install')).usage, run: async (a, g) => (await import('./cli/install')).installCommand(a, g) },
+  packages: { usage: async () => (await import('./cli/packages')).usage, run: async (a, g) => (await import('./cli/packages')).packagesCommand(a, g) },
   hooks: { usage: async () => (await import('./cli/hooks')).usage, run: async (a, g) => (await import('./cli/hooks')).hooksCommand(a, g) },
 };
 
@@ -41,7 +42,8 @@ verbs:
   check    health of the thin pool and the layout (exit 1 when degraded)
   boot     boot entries per layer: --list, --sync, --set-default, --next, --status, --tries, --assess
   rollback make the previous good layer the default again
-  update   a new image becomes the next layer, this host's /etc, accounts and services carried
+  update   a new image becomes the next layer, this host's /etc, accounts, services and packages carried
+  packages the admin's packages (update re-installs them) and where each .deb comes from; --keep: APT's hook
   gc       remove old bases (keep-bases in /etc/imgbased/imgbased.conf, pinned ones kept)
   data     data volumes: paths every layer shares (--add PATH)
   hooks    lifecycle hooks: --list what runs for each event

@@ -19,6 +19,7 @@ import { applyEtc, writeAccountFiles } from './etc-tree';
 import { inTreeForWrite, realDirIn } from './confine';
 import { powerCut, takeFault, type Fault } from './fault';
 import { buildInitrd } from './initrd';
+import { installDebs } from './packages';
 import { diskStep } from './disk';
 import { copyKernel } from './kernel';
 import { log } from './log';
@@ -156,6 +157,9 @@ async function perform(s: Step, opts: ApplyOptions): Promise<Undo | null> {
       return null;
     case 'build-initrd':
       await buildInitrd(s);
+      return null;
+    case 'install-debs':
+      await installDebs(s, opts.note);
       return null;
     case 'mkfs':
       await makeFs(lvm.lvPath(s.vg, s.lv), s.fsType);

@@ -3,7 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import { ImgbasedError, UsageError } from '../core/errors';
 import { planGc } from '../core/plans/gc';
-import { IMGBASED_CONF, parseImgbasedConfig } from '../core/update/config';
+import { IMGBASED_CONF, parseImgbasedConfig, type ImgbasedConfig } from '../core/update/config';
 import { withLock } from '../adapters/lock';
 import { lockTimeout, optValue, parseVerbArgs, printJson, type GlobalOpts } from './args';
 import { noPositional, requireLayout } from './context';
@@ -15,13 +15,17 @@ Removes old bases with their layers. Kept: the newest N bases (--keep, else keep
 default 2), bases pinned with 'imgbase base --pin', and the bases of the running layer, the default layer and the
 newest good layer. 'imgbase update' runs it after a finished update.`;
 
-export async function keepBases(): Promise<number> {
+export async function imgbasedConfig(): Promise<ImgbasedConfig> {
   const text = await readFile(IMGBASED_CONF, 'utf8').catch(() => null);
   try {
-    return parseImgbasedConfig(text).keepBases;
+    return parseImgbasedConfig(text);
   } catch (e) {
     throw new ImgbasedError((e as Error).message, { hint: `fix ${IMGBASED_CONF}` });
   }
+}
+
+export async function keepBases(): Promise<number> {
+  return (await imgbasedConfig()).keepBases;
 }
 
 /** Plans and runs GC (the caller holds the lock); returns what it removed. */

@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ImgbasedError, UsageError } from '../core/errors';
 import { findLayer } from '../core/inventory';
-import { planUpdate } from '../core/plans/update';
+import { planUpdate, type UpdateRequest } from '../core/plans/update';
 import { mergeAccounts, type AccountClash, type AccountFile } from '../core/update/accounts';
 import { mergeEtc, type EtcMerge } from '../core/update/etc-merge';
 import type { InitrdBuild } from '../core/update/initrd';
@@ -13,7 +13,7 @@ import { describeReport, parseUpdateReport, UPDATE_REPORT } from '../core/update
 import { badLayers, menuDefault } from '../core/boot-state';
 import { compareLayerNames, validateBaseName } from '../core/naming';
 import { listEtc, readAccountFiles } from '../adapters/etc-tree';
-import { withLvReadOnly, withMounted } from '../adapters/fs';
+import { pathExists, withLvReadOnly, withMounted } from '../adapters/fs';
 import { initrdNeed } from '../adapters/initrd';
 import { baseNameOfTree, withImage, type ImageInfo } from '../adapters/image';
 import { treeKernelSource } from '../adapters/kernel';
@@ -21,9 +21,13 @@ import { withLock } from '../adapters/lock';
 import { log } from '../adapters/log';
 import { lockTimeout, optValue, parseVerbArgs, printJson, type GlobalOpts } from './args';
 import { requireLayout } from './context';
-import { keepBases, runGc } from './gc';
+import { imgbasedConfig, keepBases, runGc } from './gc';
 import { execute, readSnapshots } from './plan-run';
-import { realDirIn } from '../adapters/confine';
+import { inTree, realDirIn } from '../adapters/confine';
+import { packageSources, readInstalled } from '../adapters/packages';
+import type { Package } from '../core/dpkg/status';
+import { adminPackages, describePackages, planPackages, refusalLine, type PackagePlan, type PackagePolicy } from '../core/update/packages';
+import { IMGBASED_CONF } from '../core/update/config';
 import { checkChrootable } from '../adapters/chroot';
 
 export const usage = `usage: imgbase update --from IMAGE [--name NVR] [--force] [--dry-run] [--json]
@@ -34,7 +38,12 @@ IMAGE (a raw ext4 or XFS filesystem image, or a squashfs holding LiveOS/rootfs.i
 device) becomes a new read-only base and its first layer the default boot, as a trying layer (boot counting). The
 running layer's changes to /etc are carried into it: what the admin added or changed is copied (the admin wins;
 where the new image changed the same file, its version is kept beside as FILE.imgnew), what the admin removed is
-removed. passwd, group, shadow and gshadow are merged by name. Nothing changes when any step fails.
+removed. passwd, group, shadow and gshadow are merged by name. The admin's packages (installed here, not in the old
+image or newer than its: 'imgbase packages') are installed into the new layer by its own dpkg, from the .deb APT's
+hook kept or one rebuilt from this host, except those the new image has at the same or a newer version. One the new
+image cannot take (a dependency it lacks, a conflict) stops the update before anything is written, or is skipped
+with packages = skip in /etc/imgbased/imgbased.conf. Packages removed here stay in the new image (reported).
+Nothing changes when any step fails.
 Then old bases are removed ('imgbase gc').
   --name NVR   the new base's name (default: from the image's os-release, IMAGE_ID/ID and IMAGE_VERSION/VERSION_ID)
   --force      update although an account's id would clash with one of the new image's
@@ -45,7 +54,7 @@ const ACCOUNT_FILES: AccountFile[] = ['passwd', 'group', 'shadow', 'gshadow'];
 /** What the image's tree says: its name, kernel and /etc (read while it is mounted). */
 async function readImage(vg: string, dir: string, name: string | undefined): Promise<{
   name: string; etc: Awaited<ReturnType<typeof listEtc>>; accounts: Record<AccountFile, string>;
-  kernel: Awaited<ReturnType<typeof treeKernelSource>>; initrd: InitrdBuild | undefined;
+  kernel: Awaited<ReturnType<typeof treeKernelSource>>; initrd: InitrdBuild | undefined; installed: Map<string, Package>;
 }> {
   const base = await baseNameOfTree(dir, name, 'update');
   const kernel = await treeKernelSource(vg, base, dir);
@@ -53,14 +62,14 @@ async function readImage(vg: string, dir: string, name: string | undefined): Pro
   const initrd = kernel ? await initrdNeed('update', dir, kernel) : undefined;
   // The image's own dracut then runs in a chroot of the new layer: its API mount points must be its own.
   if (initrd) await checkChrootable(dir, 'update: the image');
-  return { name: base, etc: await listEtc(etc), accounts: await readAccountFiles(etc), kernel, initrd };
+  return { name: base, etc: await listEtc(etc), accounts: await readAccountFiles(etc), kernel, initrd, installed: await readInstalled(dir) };
 }
 
 /** The old image's /etc: the running layer's base, mounted read-only (activated for the read when it was not). */
-async function readBaseEtc(vg: string, base: string, active: boolean): Promise<{ etc: Awaited<ReturnType<typeof listEtc>>; accounts: Record<AccountFile, string> }> {
+async function readBaseEtc(vg: string, base: string, active: boolean): Promise<{ etc: Awaited<ReturnType<typeof listEtc>>; accounts: Record<AccountFile, string>; installed: Map<string, Package> }> {
   return withLvReadOnly(vg, base, active, async (dir) => {
     const etc = await realDirIn(dir, 'etc', `update: base ${base}`);
-    return { etc: await listEtc(etc), accounts: await readAccountFiles(etc) };
+    return { etc: await listEtc(etc), accounts: await readAccountFiles(etc), installed: await readInstalled(dir) };
   });
 }
 
@@ -73,6 +82,21 @@ function report(merge: EtcMerge, clashes: AccountClash[], accounts: Record<strin
   }
   for (const c of clashes) lines.push(`  ${c.file}: CLASH ${c.detail}`);
   return lines;
+}
+
+/** The install-debs request, once the new image is known to have the dpkg and API directories it runs with. */
+async function packageInstall(dir: string, p: PackagePlan, kept: ReadonlyMap<string, string>, policy: PackagePolicy): Promise<UpdateRequest['packages']> {
+  if (!p.install.length) return undefined;
+  if (!(await pathExists(await inTree(dir, 'usr/bin/dpkg')))) {
+    throw new ImgbasedError(`update: the image holds no dpkg to install this host's ${p.install.length} package(s) with; nothing changed`, { hint: `set packages = skip in ${IMGBASED_CONF} to update without them` });
+  }
+  await checkChrootable(dir, 'update: the image');
+  const key = (x: { name: string; arch: string }): string => `${x.name}:${x.arch}`;
+  return {
+    debs: p.install.filter((x) => x.source === 'kept').map((x) => kept.get(key(x))!),
+    rebuild: p.install.filter((x) => x.source === 'rebuilt').map(key),
+    policy,
+  };
 }
 
 /** update --status: the running layer's own record of its update, and what GRUB boots next if not this layer. */
@@ -121,7 +145,9 @@ export async function updateCommand(argv: string[], g: GlobalOpts): Promise<numb
     if (!running) throw new ImgbasedError('update: / is not an imgbased layer, so there is no state to carry', { hint: "boot a layer first ('imgbase boot --list')" });
     const base = first.inv.bases.find((b) => b.name === running.base)!;
     const old = await readBaseEtc(vg, base.name, base.lv.active);
-    const admin = { etc: await listEtc('/etc'), accounts: await readAccountFiles('/etc') };
+    const admin = { etc: await listEtc('/etc'), accounts: await readAccountFiles('/etc'), packages: adminPackages(old.installed, await readInstalled('/')) };
+    const sources = await packageSources(admin.packages.added);
+    const policy = (await imgbasedConfig()).packages;
     return withImage(from, async (img: ImageInfo) => withMounted(img.path, async (dir) => {
       const next = await readImage(vg, dir, name);
       const merge = mergeEtc(old.etc, admin.etc, next.etc);
@@ -137,6 +163,11 @@ export async function updateCommand(argv: string[], g: GlobalOpts): Promise<numb
       if (clashes.length && !args.force) {
         throw new UsageError(`update: ${clashes.length} account id clash(es), nothing changed: ${clashes.map((c) => c.detail).join('; ')}`, { hint: 'fix the ids on this host, or --force to update anyway' });
       }
+      const packages = planPackages(admin.packages, next.installed, sources.sources);
+      if (packages.refused.length && policy === 'stop') {
+        throw new ImgbasedError(`${refusalLine(packages.refused)}; nothing changed`, { hint: `remove them here, or set packages = skip in ${IMGBASED_CONF}` });
+      }
+      const install = await packageInstall(dir, packages, sources.kept, policy);
       // The snapshots read first still hold (the lock is ours); only the new image's kernel and type are added.
       const input = {
         ...first,
@@ -148,9 +179,10 @@ export async function updateCommand(argv: string[], g: GlobalOpts): Promise<numb
         carry: { from: '/etc', actions: merge.actions, conflicts: merge.conflicts.length },
         accounts,
         initrd: next.initrd,
-        report: { at: new Date().toISOString(), image: from, from: running.name, carried: merge.carried, conflicts: merge.conflicts, accounts: summary },
+        ...(install ? { packages: install } : {}),
+        report: { at: new Date().toISOString(), image: from, from: running.name, carried: merge.carried, conflicts: merge.conflicts, accounts: summary, packages },
       });
-      const lines = report(merge, clashes, summary);
+      const lines = [...report(merge, clashes, summary), ...describePackages(packages)];
       await execute(plan, g);
       if (g.dryRun) {
         if (!g.json) console.log(lines.length ? `what it carries:\n${lines.join('\n')}` : 'what it carries: nothing (no changes to /etc here)');
@@ -166,7 +198,7 @@ export async function updateCommand(argv: string[], g: GlobalOpts): Promise<numb
         log.warn(`gc after the update failed: ${(e as Error).message}; run 'imgbase gc'`);
         return [];
       });
-      if (g.json) printJson({ base: next.name, layer: plan.layer, carried: merge.carried, conflicts: merge.conflicts, accounts: summary, clashes, removed });
+      if (g.json) printJson({ base: next.name, layer: plan.layer, carried: merge.carried, conflicts: merge.conflicts, accounts: summary, clashes, packages, removed });
       else for (const r of removed) console.log(`gc: removed base ${r.base}${r.layers.length ? ` and ${r.layers.length} layer(s)` : ''}`);
       return 0;
     }, { readOnly: true, loop: true }));

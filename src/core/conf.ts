@@ -13,6 +13,11 @@ export function confNumber(v: ConfValue, min: number, max: number): number {
   return Number(v.value);
 }
 
+export function confChoice<T extends string>(v: ConfValue, choices: readonly T[]): T {
+  if (!(choices as readonly string[]).includes(v.value)) throw new Error(`${v.where}: ${v.key} must be ${choices.join(' or ')}`);
+  return v.value as T;
+}
+
 export function confBool(v: ConfValue): boolean {
   if (/^(1|yes|true|on)$/i.test(v.value)) return true;
   if (/^(0|no|false|off)$/i.test(v.value)) return false;

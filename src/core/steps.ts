@@ -55,6 +55,12 @@ export type Step =
    * layer's root), with imgbased's module added; `install`: host paths copied into the layer first (core/update/initrd).
    */
   | { kind: 'build-initrd'; vg: string; lv: string; version: string; out: string; install: string[] }
+  /**
+   * The admin's packages (core/update/packages) installed into the layer by its own dpkg in a chroot, all in one
+   * run: `debs` are kept .debs (host paths), `rebuild` packages (name:arch) made into .debs from this host first.
+   * `policy` skip: what dpkg refuses is left out and the rest installed again; stop: the step fails.
+   */
+  | { kind: 'install-debs'; vg: string; lv: string; debs: string[]; rebuild: string[]; policy: 'stop' | 'skip' }
   /** A new filesystem on a new LV (a data volume). */
   | { kind: 'mkfs'; vg: string; lv: string; fsType: string }
   /** The contents of `from` (on the running system) copied into the LV, owners, modes, links and xattrs kept. */
@@ -113,8 +119,8 @@ export type StepKind = Step['kind'];
 export function undoClass(s: Step): 'undo' | 'inside' | 'forward' {
   switch (s.kind) {
     case 'copy-image': case 'grow-fs': case 'new-fs-uuid': case 'fstab-root': case 'fstab-line': case 'carry-etc':
-    case 'write-accounts': case 'build-initrd': case 'mkfs': case 'copy-dir': case 'deactivate': case 'settle-boot':
-    case 'remove-temp': case 'grub-mkconfig': case 'hook':
+    case 'write-accounts': case 'build-initrd': case 'install-debs': case 'mkfs': case 'copy-dir': case 'deactivate':
+    case 'settle-boot': case 'remove-temp': case 'grub-mkconfig': case 'hook':
       return 'inside';
     case 'remove-lv': case 'remove-kernel-files':
     case 'wipe-disk': case 'partition': case 'mkfs-dev': case 'pv-create': case 'vg-create': case 'pool-create':
@@ -138,7 +144,7 @@ export function touches(s: Step): string[] {
     case 'thin-lv': return [lv(s.vg, s.name)];
     case 'lv-tag': case 'lv-untag': case 'activate': case 'deactivate': case 'read-only': case 'remove-lv':
     case 'copy-image': case 'grow-fs': case 'new-fs-uuid': case 'fstab-root': case 'fstab-line': case 'carry-etc':
-    case 'write-accounts': case 'build-initrd': case 'mkfs': case 'copy-dir':
+    case 'write-accounts': case 'build-initrd': case 'install-debs': case 'mkfs': case 'copy-dir':
       return [lv(s.vg, s.lv)];
     case 'fstab-add': return [s.file];
     case 'mount': return [lv(s.vg, s.lv), s.path];
@@ -181,6 +187,8 @@ export function describeStep(s: Step): string {
     case 'write-accounts': return `write the merged ${Object.keys(s.files).join(', ')} into ${lv(s.vg, s.lv)}:/etc`;
     case 'build-initrd':
       return `build the initramfs of kernel ${s.version} into ${lv(s.vg, s.lv)}:/${s.out} with the layer's own dracut in a chroot${s.install.length ? ` (copied in first: ${s.install.join(', ')})` : ''}`;
+    case 'install-debs':
+      return `install ${s.debs.length + s.rebuild.length} package(s) into ${lv(s.vg, s.lv)} with its own dpkg in a chroot (${[s.debs.length ? `${s.debs.length} kept .deb(s)` : '', s.rebuild.length ? `rebuilt from this host: ${s.rebuild.join(', ')}` : ''].filter(Boolean).join('; ')}; refused ones: ${s.policy})`;
     case 'mkfs': return `make an ${s.fsType} filesystem on ${lv(s.vg, s.lv)}`;
     case 'copy-dir': return `copy what is in ${s.from} into ${lv(s.vg, s.lv)}`;
     case 'fstab-add': return `add "${s.line}" to ${s.file}`;

@@ -37,9 +37,9 @@ describe('gcDecision', () => {
 
 describe('imgbased.conf', () => {
   it('keep-bases, default 2; anything else is an error naming the line', () => {
-    expect(parseImgbasedConfig(null)).toEqual({ keepBases: 2 });
-    expect(parseImgbasedConfig('# mine\nkeep-bases = 3\n')).toEqual({ keepBases: 3 });
+    expect(parseImgbasedConfig(null)).toEqual({ keepBases: 2, packages: 'stop' });
+    expect(parseImgbasedConfig('# mine\nkeep-bases = 3\n').keepBases).toBe(3);
     expect(() => parseImgbasedConfig('keep-bases=0\n')).toThrow('/etc/imgbased/imgbased.conf:1: keep-bases must be a whole number from 1 to 1000');
-    expect(() => parseImgbasedConfig('\nimages-to-keep=2\n')).toThrow('/etc/imgbased/imgbased.conf:2: unknown setting images-to-keep (known: keep-bases)');
+    expect(() => parseImgbasedConfig('\nimages-to-keep=2\n')).toThrow('/etc/imgbased/imgbased.conf:2: unknown setting images-to-keep (known: keep-bases, packages)');
   });
 });

@@ -101,6 +101,16 @@ describe('planUpdate', () => {
     expect(renderPlan(steps).join('\n')).toContain(`build the initramfs of kernel ${newKernel.version} into HostVG/C-3-0+1:/boot/initrd.img-${newKernel.version} with the layer's own dracut in a chroot (copied in first: /usr/sbin/imgbase)`);
   });
 
+  it("the admin's packages: installed into the layer after its /etc and accounts, before its fstab and initramfs", () => {
+    const packages = { debs: ['/var/lib/imgbased/debs/htop_3.2.2-2_amd64.deb'], rebuild: ['vendor-agent:all'], policy: 'stop' as const };
+    const { steps } = planUpdate(input(), { ...REQ, packages, initrd: initrdBuild(newKernel.version, []) });
+    const k = kinds(steps);
+    expect(k.slice(k.indexOf('carry-etc'), k.indexOf('carry-etc') + 5)).toEqual(['carry-etc', 'write-accounts', 'install-debs', 'fstab-root', 'build-initrd']);
+    expect(steps).toContainEqual({ kind: 'install-debs', vg: 'HostVG', lv: 'C-3-0+1', ...packages });
+    expect(renderPlan(steps).join('\n')).toContain('install 2 package(s) into HostVG/C-3-0+1 with its own dpkg in a chroot (1 kept .deb(s); rebuilt from this host: vendor-agent:all; refused ones: stop)');
+    expect(kinds(planUpdate(input(), { ...REQ, packages: { debs: [], rebuild: [], policy: 'stop' } }).steps)).not.toContain('install-debs');
+  });
+
   it('a new image that sorts before the newest layer is pinned as the default', () => {
     const i = input();
     const req = { ...REQ, name: 'A-0.5-0' };

@@ -11,6 +11,7 @@ import type { AccountFile } from '../update/accounts';
 import type { EtcAction } from '../update/etc-merge';
 import type { UpdateReport } from '../update/report';
 import { builtSource, type InitrdBuild } from '../update/initrd';
+import type { PackagePolicy } from '../update/packages';
 import { armNewLayer, bootableStates, newestUsable } from './boot-verbs';
 import { compose, type Plan, type PlanInput } from './compose';
 import { checkRoom, imageBaseCreate, layout, type ImageFill } from './verbs';
@@ -26,6 +27,8 @@ export interface UpdateRequest {
   accounts: Partial<Record<AccountFile, string>>;
   /** Set when the image's initramfs lacks imgbased's module: the layer's own dracut builds one (core/update/initrd). */
   initrd?: InitrdBuild;
+  /** The admin's packages to install into the layer (core/update/packages); none: no step. */
+  packages?: { debs: string[]; rebuild: string[]; policy: PackagePolicy };
 }
 
 /** What update checks before anything else: the name is free, there is a running layer to carry from, room. */
@@ -55,6 +58,7 @@ export function planUpdate(input: PlanInput, req: UpdateRequest): Plan & { layer
   const newest = current === null || compareLayerNames(current, layer) < 0;
   const kernel = input.kernels.get(name)!;
   const build = req.initrd;
+  const pkgs = req.packages;
   const env: Step[] = file ? [...armNewLayer(input, layer), ...defaultSteps(file, layer, newest ? layer : current)] : [];
   const planInput = build ? { ...input, kernels: new Map([...input.kernels, [name, builtSource(kernel, layer, build)]]) } : input;
   const plan = compose(planInput, {
@@ -69,6 +73,8 @@ export function planUpdate(input: PlanInput, req: UpdateRequest): Plan & { layer
         report: `${JSON.stringify({ ...req.report, base: name, layer } satisfies UpdateReport, null, 1)}\n`,
       },
       ...(Object.keys(req.accounts).length ? [{ kind: 'write-accounts', vg, lv: layer, files: req.accounts } as Step] : []),
+      // With the admin's /etc and accounts in place: the packages' conffiles and users are the admin's (confold).
+      ...(pkgs && pkgs.debs.length + pkgs.rebuild.length ? [{ kind: 'install-debs', vg, lv: layer, ...pkgs } as Step] : []),
       // After the carry: the admin's fstab (their mounts) names the running layer as /; the new layer is / here.
       { kind: 'fstab-root', vg, lv: layer, mounts: planInput.bootMounts ?? [] },
       ...(build ? [{ kind: 'build-initrd', vg, lv: layer, version: kernel.version, ...build } as Step] : []),

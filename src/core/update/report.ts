@@ -1,6 +1,7 @@
 // What an update carried, pure: recorded in the new layer (/var/lib/imgbased/update.json) by the carry step, shown
 // by `imgbase update --status` once that layer runs.
 import type { EtcConflict, EtcMerge } from './etc-merge';
+import { describePackages, type PackagePlan } from './packages';
 
 export const UPDATE_REPORT = 'var/lib/imgbased/update.json';
 
@@ -14,6 +15,8 @@ export interface UpdateReport {
   carried: EtcMerge['carried'];
   conflicts: EtcConflict[];
   accounts: Record<string, { kept: string[]; added: string[]; removed: string[] }>;
+  /** The admin's packages: re-installed, already in the image, skipped, removed here (absent in older records). */
+  packages?: PackagePlan;
 }
 
 export function parseUpdateReport(text: string): UpdateReport | null {
@@ -38,5 +41,6 @@ export function describeReport(r: UpdateReport): string[] {
       lines.push(`  ${f}: ${[a.kept.length ? `kept ${a.kept.join(', ')}` : '', a.added.length ? `new ${a.added.join(', ')}` : '', a.removed.length ? `removed ${a.removed.join(', ')}` : ''].filter(Boolean).join('; ')}`);
     }
   }
+  if (r.packages) lines.push(...describePackages(r.packages));
   return lines;
 }
