@@ -22,7 +22,11 @@ const GLOBAL_BOOLEANS = ['json', 'dry-run', 'debug', 'help'];
 export function parseVerbArgs(argv: string[], spec: VerbSpec): Parsed {
   const booleans = [...GLOBAL_BOOLEANS, ...(spec.boolean ?? [])];
   const strings = [...(spec.string ?? []), 'lock-timeout'];
-  return minimist(argv, {
+  // minimist reads --no-X as "X is false", which would also unset a string option X (--no-data vs --data): a
+  // declared --no-X flag is passed in its --no-X=true form, which minimist takes as that flag.
+  const negated = new Set(booleans.filter((b) => b.startsWith('no-')).map((b) => `--${b}`));
+  const end = argv.includes('--') ? argv.indexOf('--') : argv.length;
+  return minimist(argv.map((a, i) => (i < end && negated.has(a) ? `${a}=true` : a)), {
     boolean: booleans,
     string: strings,
     unknown: (a) => {

@@ -4,6 +4,16 @@ import { UsageError } from '../../src/core/errors';
 
 const spec = { verb: 'base', boolean: ['latest'], string: ['add', 'remove'], usage: '' };
 
+describe('a --no-X flag beside a string option X', () => {
+  it('--no-data is its own flag and leaves --data alone, in any order; after -- it is an argument', () => {
+    const spec = { verb: 'install', boolean: ['no-data'], string: ['data'], usage: '' };
+    expect(parseVerbArgs(['--no-data', '--data', '/srv/x'], spec)).toMatchObject({ 'no-data': true, data: '/srv/x' });
+    expect(parseVerbArgs(['--data', '/srv/x', '--no-data'], spec)).toMatchObject({ 'no-data': true, data: '/srv/x' });
+    expect(parseVerbArgs(['--data', '/srv/x'], spec)).toMatchObject({ 'no-data': false, data: '/srv/x' });
+    expect(parseVerbArgs(['--', '--no-data'], spec)).toMatchObject({ 'no-data': false, _: ['--no-data'] });
+  });
+});
+
 describe('argument errors', () => {
   it('rejects unknown options', () => {
     expect(() => parseVerbArgs(['--bogus'], spec)).toThrow(UsageError);
