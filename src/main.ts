@@ -26,6 +26,7 @@ const VERBS: Record<string, Verb> = {
   rollback: { usage: async () => (await import('./cli/rollback')).usage, run: async (a, g) => (await import('./cli/rollback')).rollbackCommand(a, g) },
   install: { usage: async () => (await import('./cli/install')).usage, run: async (a, g) => (await import('./cli/install')).installCommand(a, g) },
   enter: { usage: async () => (await import('./cli/enter')).usage, run: async (a, g) => (await import('./cli/enter')).enterCommand(a, g) },
+  motd: { usage: async () => (await import('./cli/motd')).usage, run: async (a, g) => (await import('./cli/motd')).motdCommand(a, g) },
   hooks: { usage: async () => (await import('./cli/hooks')).usage, run: async (a, g) => (await import('./cli/hooks')).hooksCommand(a, g) },
 };
 
@@ -41,6 +42,7 @@ verbs:
   enter    a shell or command inside a layer that is not running (then its boot entry follows its kernel)
   diff     what a layer changed against its base (or another base or layer): paths added, removed, modified
   check    health of the thin pool and the layout (exit 1 when degraded)
+  motd     a few lines for the login message when something needs the admin (else nothing)
   boot     boot entries per layer: --list, --sync, --set-default, --next, --status, --tries, --assess
   rollback make the previous good layer the default again
   update   a new image becomes the next layer, this host's /etc, accounts and services carried
