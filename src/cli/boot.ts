@@ -14,7 +14,6 @@ import { ImgbasedError, NotFoundError, UsageError } from '../core/errors';
 import { entryId } from '../core/bls';
 import { KERNEL_SUBDIR } from '../core/boot-plan';
 import { renderGrubStub } from '../core/grub-script';
-import { ENTER_ENV } from '../core/enter';
 import { latestLayer } from '../core/inventory';
 import { planBootChoice, planKernelInstall, planSync } from '../core/plans/verbs';
 import { planArm } from '../core/plans/boot-verbs';
@@ -226,10 +225,6 @@ async function kernelInstallCommand(argv: string[], g: GlobalOpts): Promise<numb
   const [cmd, version, , image, ...initrds] = argv;
   if ((cmd !== 'add' && cmd !== 'remove') || !version) {
     throw new UsageError('boot --kernel-install: expected add VERSION ENTRY_DIR IMAGE [INITRD...] or remove VERSION');
-  }
-  if (process.env[ENTER_ENV]) {
-    log.info(`kernel-install: inside 'imgbase enter ${process.env[ENTER_ENV]}'; it re-syncs the boot entry when done`);
-    return 0;
   }
   const bootDir = DEFAULT_BOOT_DIR;
   return withLock(async () => {
