@@ -3,6 +3,7 @@
 import { constants as fsc } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { defaultCommand, describeEnter, ENTER_ENV, enterableLayer, enterArgv, kernelChanged, layerArg, NSPAWN, splitCommand, type Runner } from '../core/enter';
+import { MOUNT_DIR } from '../core/paths';
 import { planKernelInstall } from '../core/plans/verbs';
 import { checkChrootable, withApiMounts } from '../adapters/chroot';
 import { inTree } from '../adapters/confine';
@@ -18,7 +19,7 @@ import { execute, readSnapshots } from './plan-run';
 export const usage = `usage: imgbase enter LAYER [-- COMMAND [ARG...]] [--dry-run]
 
 A shell, or COMMAND, inside LAYER while it is not running: e.g. to install a package into a staged update before
-its first boot. LAYER's LV is activated if it is not, mounted read-write under /run/imgbased/mnt, and the command
+its first boot. LAYER's LV is activated if it is not, mounted read-write under ${MOUNT_DIR}, and the command
 runs in it with systemd-nspawn (when /usr/bin/systemd-nspawn is installed) or chroot (with /proc, /sys, /dev and
 a new /run mounted in it). stdin, stdout and stderr are the terminal's. Default command: /bin/bash -l (the layer's
 /bin/sh -l without bash). The command sees ${ENTER_ENV}=LAYER in its environment.

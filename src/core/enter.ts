@@ -2,6 +2,7 @@
 // (systemd-nspawn or chroot) and whether the layer's kernel changed meanwhile. The CLI (cli/enter) mounts and runs.
 import { BusyError, NotFoundError, UsageError } from './errors';
 import { findBase, findLayer, type Inventory, type Layer } from './inventory';
+import { MOUNT_DIR } from './paths';
 
 export interface EnterArgs {
   /** Everything before `--`: options and the layer's name, for the option parser. */
@@ -70,7 +71,7 @@ export function describeEnter(o: { vg: string; layer: string; active: boolean; r
   const cmd = o.command ? o.command.join(' ') : '/bin/bash -l (/bin/sh -l without bash)';
   const lines = [
     ...(o.active ? [] : [`activate ${o.vg}/${o.layer}`]),
-    `mount ${o.vg}/${o.layer} read-write under /run/imgbased/mnt`,
+    `mount ${o.vg}/${o.layer} read-write under ${MOUNT_DIR}`,
     o.runner === 'nspawn' ? `run ${cmd} in it with systemd-nspawn` : `mount /proc, /sys, /dev, /run in it and run ${cmd} with chroot`,
     'unmount',
     ...(o.active ? [] : [`deactivate ${o.vg}/${o.layer}`]),

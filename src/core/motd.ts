@@ -63,7 +63,7 @@ export function motdFacts(i: MotdInput): MotdFacts {
 export function motdLines(f: MotdFacts): string[] {
   const lines: string[] = [];
   if (f.fallback) {
-    lines.push(`imgbased: this boot fell back from layer ${f.fallback.from}: ${f.fallback.why}; running ${f.running ?? 'no layer'}; see 'imgbase boot --status'`);
+    lines.push(`imgbased: this boot fell back from layer ${f.fallback.from}: ${f.fallback.why}; running ${f.running ?? '/ (not a layer)'}; see 'imgbase boot --status'`);
   }
   for (const p of f.pool) lines.push(`imgbased: ${p}; see 'imgbase check'`);
   if (f.degraded.length > 0) {
