@@ -33,7 +33,7 @@ export function layerArg(positional: readonly string[]): string {
  */
 export function enterableLayer(inv: Inventory, name: string, running: string | null): Layer {
   if (name === running) {
-    throw new BusyError(`enter: ${name} is the running layer; run the command directly`, { hint: 'enter is for a layer that is not running' });
+    throw new BusyError(`enter: ${name} is the running layer; run the command directly`);
   }
   const layer = findLayer(inv, name);
   if (layer) return layer;

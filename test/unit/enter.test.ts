@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import {
   defaultCommand, describeEnter, enterableLayer, enterArgv, kernelChanged, layerArg, NSPAWN, splitCommand, type KernelStamp,
 } from '../../src/core/enter';
-import { BusyError, EXIT, exitCodeOf, NotFoundError, UsageError } from '../../src/core/errors';
+import { BusyError, EXIT, exitCodeOf, formatError, NotFoundError, UsageError } from '../../src/core/errors';
 import { buildInventory } from '../../src/core/inventory';
 import { layoutRecords } from './helpers/plan-fixtures';
 
@@ -40,6 +40,7 @@ describe('enter: which layers may be entered', () => {
     expect(err('A-1-0+2')).toBeInstanceOf(BusyError);
     expect((err('A-1-0+2') as Error).message).toBe('enter: A-1-0+2 is the running layer; run the command directly');
     expect(exitCodeOf(err('A-1-0+2'))).toBe(EXIT.busy);
+    expect(formatError(err('A-1-0+2'))).toBe('imgbase: enter: A-1-0+2 is the running layer; run the command directly');
     expect(err('A-1-0')).toBeInstanceOf(UsageError);
     expect((err('A-1-0') as Error).message).toBe('enter: A-1-0 is a base, read-only');
     expect(err('B-1-0+1')).toBeInstanceOf(NotFoundError);
