@@ -26,6 +26,8 @@ const VERBS: Record<string, Verb> = {
   rollback: { usage: async () => (await import('./cli/rollback')).usage, run: async (a, g) => (await import('./cli/rollback')).rollbackCommand(a, g) },
   install: { usage: async () => (await import('./cli/install')).usage, run: async (a, g) => (await import('./cli/install')).installCommand(a, g) },
   packages: { usage: async () => (await import('./cli/packages')).usage, run: async (a, g) => (await import('./cli/packages')).packagesCommand(a, g) },
+  enter: { usage: async () => (await import('./cli/enter')).usage, run: async (a, g) => (await import('./cli/enter')).enterCommand(a, g) },
+  motd: { usage: async () => (await import('./cli/motd')).usage, run: async (a, g) => (await import('./cli/motd')).motdCommand(a, g) },
   hooks: { usage: async () => (await import('./cli/hooks')).usage, run: async (a, g) => (await import('./cli/hooks')).hooksCommand(a, g) },
 };
 
@@ -38,8 +40,10 @@ verbs:
   base     add, remove and list bases
   layer    add, remove and list layers
   w        which layer is running
+  enter    a shell or command inside a layer that is not running (then its boot entry follows its kernel)
   diff     what a layer changed against its base (or another base or layer): paths added, removed, modified
   check    health of the thin pool and the layout (exit 1 when degraded)
+  motd     a few lines for the login message when something needs the admin (else nothing)
   boot     boot entries per layer: --list, --sync, --set-default, --next, --status, --tries, --assess
   rollback make the previous good layer the default again
   update   a new image becomes the next layer, this host's /etc, accounts, services and packages carried
@@ -57,16 +61,19 @@ async function main(argv: string[]): Promise<number> {
     const { runInitrd } = await import('./initrd/index');
     return runInitrd(argv.slice(1));
   }
-  const g: GlobalOpts = { json: argv.includes('--json'), dryRun: argv.includes('--dry-run'), debug: argv.includes('--debug') };
+  // Words after `--` are a command's own (enter LAYER -- COMMAND): no option of ours is read from them.
+  const cut = argv.indexOf('--');
+  const own = cut < 0 ? argv : argv.slice(0, cut);
+  const g: GlobalOpts = { json: own.includes('--json'), dryRun: own.includes('--dry-run'), debug: own.includes('--debug') };
   setDebug(g.debug);
-  const words = argv.filter((a) => !['--debug'].includes(a));
-  if (words.includes('--version')) {
+  const words = [...own.filter((a) => a !== '--debug'), ...(cut < 0 ? [] : argv.slice(cut))];
+  if (own.includes('--version')) {
     console.log(`imgbase ${VERSION}`);
     return EXIT.ok;
   }
   const { verb: name, verbArgv: rest } = splitGlobalArgs(words);
   if (name === undefined) {
-    if (words.includes('--help') || words.includes('-h') || words.length === 0) {
+    if (own.includes('--help') || own.includes('-h') || words.length === 0) {
       console.log(USAGE);
       return words.length === 0 ? EXIT.usage : EXIT.ok;
     }
@@ -74,7 +81,8 @@ async function main(argv: string[]): Promise<number> {
   }
   const verb = VERBS[name];
   if (!verb) throw new UsageError(`unknown verb "${name}"`, { hint: "see 'imgbase --help'" });
-  if (rest.includes('--help') || rest.includes('-h')) {
+  const verbOwn = rest.includes('--') ? rest.slice(0, rest.indexOf('--')) : rest;
+  if (verbOwn.includes('--help') || verbOwn.includes('-h')) {
     console.log(await verb.usage());
     return EXIT.ok;
   }

@@ -1,6 +1,7 @@
 // The only way imgbased runs programs: argv arrays, no shell, C locale so parsers see stable output.
 import { constants as fsc } from 'node:fs';
 import { access } from 'node:fs/promises';
+import { constants as osConstants } from 'node:os';
 import { join } from 'node:path';
 import { ImgbasedError } from '../core/errors';
 import { log } from './log';
@@ -45,6 +46,30 @@ export async function run(cmd: string, args: string[], opts: RunOptions = {}): P
     throw new ImgbasedError(`${cmd} ${args[0] ?? ''} failed: ${why}`.replace(/\s+failed/, ' failed'));
   }
   return result;
+}
+
+/** Signals the terminal sends the whole foreground group: the program handles them, imgbase waits for it. */
+const TERMINAL_SIGNALS = ['SIGINT', 'SIGQUIT', 'SIGHUP'] as const;
+
+/**
+ * A program on the user's terminal (stdin, stdout, stderr inherited; environment: ours plus `env`, the user's locale
+ * kept). Its exit status is returned, 128 + N when signal N ended it, as a shell reports it. While it runs, ^C and
+ * the like are left to it: imgbase, killed by them, would leave its mounts behind.
+ */
+export async function runInteractive(cmd: string, args: string[], env: Record<string, string> = {}): Promise<number> {
+  log.debug(`run (interactive): ${[cmd, ...args].map(quoteForLog).join(' ')}`);
+  spawner ??= (await import('./spawn-execa')).spawnExeca;
+  const ignore = (): void => undefined;
+  for (const s of TERMINAL_SIGNALS) process.on(s, ignore);
+  try {
+    const r = await spawner({ cmd, args, env: { ...process.env, ...env }, interactive: true });
+    if (r.notFound) throw new ImgbasedError(`${cmd}: command not found`, { hint: 'is the package that provides it installed?' });
+    if (r.exitCode !== null) return r.exitCode;
+    const n = r.signal ? osConstants.signals[r.signal as NodeJS.Signals] : undefined;
+    return n === undefined ? 1 : 128 + n;
+  } finally {
+    for (const s of TERMINAL_SIGNALS) process.off(s, ignore);
+  }
 }
 
 /** Absolute path of an executable on PATH, or null: for optional tools (a validator we use only when installed). */

@@ -9,6 +9,7 @@ import { ImgbasedError } from '../core/errors';
 import { KERNEL_RE, OS_RELEASE_COPY, TEMP_MARK, initrdNamesFor } from '../core/boot-plan';
 import { rpmvercmp } from '../core/naming';
 import type { KernelFileRef, KernelSource, Step } from '../core/steps';
+import type { FileStamp, KernelStamp } from '../core/enter';
 import { atomicWrite, fsyncPath } from './atomic';
 import { fsType, pathExists, withMounted } from './fs';
 import { activateLv, deactivateLv, lvPath } from './lvm';
@@ -120,6 +121,17 @@ export async function probeRunningRoot(vg: string, lv: string, liveBoot: string)
 export async function treeKernelSource(vg: string, lv: string, root: string): Promise<KernelSource | null> {
   const k = await findKernelInTree(root, null);
   return k ? sourceOf(k, vg, lv, root, null) : null;
+}
+
+/** What identifies the kernel the tree at root holds (core/enter compares two of these). */
+export async function treeKernelStamp(root: string): Promise<KernelStamp | null> {
+  const k = await findKernelInTree(root, null);
+  if (!k) return null;
+  const stampOf = async (p: string): Promise<FileStamp> => {
+    const s = await stat(p);
+    return { path: p.slice(root.length), size: s.size, mtimeMs: s.mtimeMs, ino: s.ino };
+  };
+  return { version: k.version, kernel: await stampOf(k.kernel), initrd: k.initrd ? await stampOf(k.initrd) : null };
 }
 
 /** Kernel files of a running layer's kernel-install, all on the host. */

@@ -14,7 +14,7 @@ export async function spawnExeca(req: SpawnRequest): Promise<SpawnOutcome> {
     reject: false,
     stripFinalNewline: true,
     timeout: req.timeoutMs,
-    stderr: req.stderrInherit ? 'inherit' : 'pipe',
+    ...(req.interactive ? { stdio: 'inherit' as const } : { stderr: req.stderrInherit ? 'inherit' as const : 'pipe' as const }),
   });
   const stderr = String(r.stderr ?? '');
   // setpriv itself missing, or the program it was to run (it says so and exits 127).
@@ -26,5 +26,6 @@ export async function spawnExeca(req: SpawnRequest): Promise<SpawnOutcome> {
     exitCode: typeof r.exitCode === 'number' ? r.exitCode : null,
     notFound,
     failure: r.failed ? r.shortMessage : undefined,
+    ...(r.signal ? { signal: r.signal } : {}),
   };
 }

@@ -10,7 +10,7 @@ export function spawnNode(req: SpawnRequest): Promise<SpawnOutcome> {
     const child = spawn(req.cmd, req.args, {
       env: req.env,
       shell: false,
-      stdio: [req.input === undefined ? 'ignore' : 'pipe', 'pipe', req.stderrInherit ? 'inherit' : 'pipe'],
+      stdio: req.interactive ? 'inherit' : [req.input === undefined ? 'ignore' : 'pipe', 'pipe', req.stderrInherit ? 'inherit' : 'pipe'],
       timeout: req.timeoutMs,
     });
     child.stdout?.on('data', (b: Buffer) => out.push(b));
@@ -27,6 +27,7 @@ export function spawnNode(req: SpawnRequest): Promise<SpawnOutcome> {
         exitCode: spawnError ? null : code,
         notFound: spawnError?.code === 'ENOENT',
         failure: spawnError ? spawnError.message : signal ? `killed by ${signal}` : undefined,
+        ...(signal ? { signal } : {}),
       });
     });
   });

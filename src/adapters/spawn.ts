@@ -11,6 +11,8 @@ export interface SpawnRequest {
   input?: string;
   timeoutMs?: number;
   stderrInherit?: boolean;
+  /** stdin, stdout and stderr are the user's terminal (an interactive shell); nothing is collected. */
+  interactive?: boolean;
 }
 
 export interface SpawnOutcome {
@@ -21,6 +23,8 @@ export interface SpawnOutcome {
   notFound: boolean;
   /** A short reason when it did not run to an exit code (timeout, signal, spawn error). */
   failure?: string;
+  /** The signal that ended it (SIGINT ...), when one did. */
+  signal?: string;
 }
 
 export type Spawner = (req: SpawnRequest) => Promise<SpawnOutcome>;

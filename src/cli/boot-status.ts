@@ -3,7 +3,7 @@
 // and what the health checks said (/run/imgbased/health.json, from boot --assess). A boot that did not go through
 // imgbased has no status file, and says so.
 import { readFile } from 'node:fs/promises';
-import { armOf, layerStates, type LayerState } from '../core/boot-state';
+import { grubFellFrom, layerStates, type LayerState } from '../core/boot-state';
 import { BOOT_STATUS_PATH, formatBootStatus, NOT_IMGBASED_MESSAGE, parseBootStatus } from '../core/boot-status';
 import { ImgbasedError } from '../core/errors';
 import { loadInventory } from './context';
@@ -26,8 +26,7 @@ async function readStates(bootDir: string): Promise<{ states: LayerState[]; grub
     const inv = await loadInventory();
     const grub = await findGrub(bootDir);
     const env = grub ? await readGrubEnv(grub.env) : {};
-    const arm = armOf(env);
-    return { states: inv.vg ? layerStates(inv, env) : [], grubFell: arm?.fell ? arm.layer : null };
+    return { states: inv.vg ? layerStates(inv, env) : [], grubFell: grubFellFrom(env) };
   } catch {
     return { states: [], grubFell: null };
   }

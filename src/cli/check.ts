@@ -1,7 +1,7 @@
 // imgbase check: exit 0 when healthy, 1 when degraded; every finding is printed. --repair finishes or undoes what an
 // interrupted command left (the same plan every write verb starts with), then checks again.
 import { UsageError } from '../core/errors';
-import { healthFindings, type Finding } from '../core/health';
+import { DEFAULT_THRESHOLD, healthFindings, type Finding } from '../core/health';
 import { planSync } from '../core/plans/verbs';
 import { describeStep, type Step } from '../core/steps';
 import { withLock } from '../adapters/lock';
@@ -43,7 +43,7 @@ export async function checkCommand(argv: string[], g: GlobalOpts): Promise<numbe
   const args = parseVerbArgs(argv, { verb: 'check', boolean: ['repair'], string: ['threshold'], usage });
   noPositional(args, 'check');
   const t = optValue(args, 'threshold', 'check');
-  const threshold = t === undefined ? 80 : Number(t);
+  const threshold = t === undefined ? DEFAULT_THRESHOLD : Number(t);
   if (!Number.isFinite(threshold) || threshold <= 0 || threshold > 100) throw new UsageError(`check: --threshold ${t} is not a percentage`);
   if (args.repair) {
     return withLock(async () => {

@@ -40,7 +40,9 @@ export function splitGlobalArgs(words: string[]): SplitArgv {
   const verb = words[i];
   const after = words.slice(i + 1);
   if (timeout === undefined) return { verb, verbArgv: [...before, ...after] };
+  // What follows `--` is a command's own (enter): the option goes before it.
+  const cut = after.includes('--') ? after.indexOf('--') : after.length;
   // Both before and after the verb would reach minimist as an array and fail with a vaguer message.
-  if (after.some((a) => a === OPT || a.startsWith(`${OPT}=`))) throw new UsageError(`${OPT} given more than once`);
-  return { verb, verbArgv: [...before, ...after, OPT, timeout] };
+  if (after.slice(0, cut).some((a) => a === OPT || a.startsWith(`${OPT}=`))) throw new UsageError(`${OPT} given more than once`);
+  return { verb, verbArgv: [...before, ...after.slice(0, cut), OPT, timeout, ...after.slice(cut)] };
 }

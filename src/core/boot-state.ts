@@ -218,6 +218,17 @@ export function menuDefault(newestFirst: readonly string[], saved: string | null
   return newestFirst.find((l) => !bad.has(l)) ?? null;
 }
 
+/** The layer GRUB boots next by default, from the layers that have an entry of ours (menuDefault's rule). */
+export function nextDefault(entryLayers: readonly string[], saved: string | null, bad: ReadonlySet<string>): string | null {
+  return menuDefault([...new Set(entryLayers)].sort((a, b) => -compareLayerNames(a, b)), saved, bad);
+}
+
+/** The layer whose tries GRUB used up on this arm (it booted the fallback), or null. */
+export function grubFellFrom(env: Readonly<Record<string, string>>): string | null {
+  const arm = armOf(env);
+  return arm?.fell ? arm.layer : null;
+}
+
 /** Makes `layer` the default: no saved_entry when it is the newest usable layer anyway (later layers then win). */
 export function defaultSteps(file: string, layer: string, newestUsable: string | null): Step[] {
   return layer === newestUsable

@@ -8,6 +8,9 @@ export interface Finding {
   message: string;
 }
 
+/** Pool usage (data and metadata, percent) from which `check` reports the pool as degraded. */
+export const DEFAULT_THRESHOLD = 80;
+
 export function healthFindings(inv: Inventory, thresholdPercent: number): Finding[] {
   const out: Finding[] = [];
   if (!inv.vg) return [{ check: 'vg', ok: false, message: `no VG tagged ${TAGS.vg}` }];

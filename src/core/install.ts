@@ -5,9 +5,10 @@ import { TAGS } from './inventory';
 import { BOOT_MOUNT_POINTS, withoutMounts } from './fstab';
 import { formatSize } from './space';
 import { MODULE_FILES } from './update/initrd';
+import { MOTD_SCRIPT } from './paths';
 
-/** What of imgbased an installed layer needs: the binary and dracut module, and the GRUB generator of its stub. */
-export const INSTALL_FILES = [...MODULE_FILES, '/etc/grub.d/42_imgbased'] as const;
+/** What of imgbased an installed layer needs: the binary and dracut module, the GRUB generator of its stub and the login message. */
+export const INSTALL_FILES = [...MODULE_FILES, '/etc/grub.d/42_imgbased', MOTD_SCRIPT] as const;
 
 export type Firmware = 'bios' | 'uefi';
 

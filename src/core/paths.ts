@@ -28,5 +28,7 @@ export const DEFAULT_BOOT_DIR = '/boot';
 export const ENTRIES_SUBDIR = 'loader/entries';
 /** Inside $BOOT: our kernel copies, imgbased/<base>/ and imgbased/<layer>/. */
 export const KERNEL_SUBDIR = 'imgbased';
+/** Runs `imgbase motd` at each login (source: motd/85-imgbased). */
+export const MOTD_SCRIPT = '/etc/update-motd.d/85-imgbased';
 /** grub.d scripts; 42_imgbased there puts the stub that sources our menu file into grub.cfg. */
 export const GRUB_D_DIR = '/etc/grub.d';

@@ -15,6 +15,12 @@ describe('global options before the verb', () => {
     });
   });
 
+  it("a command after '--' (enter) keeps its words; the handed-on value goes before it", () => {
+    expect(splitGlobalArgs(['--lock-timeout', '5', 'enter', 'L', '--', 'ls', '--lock-timeout', '1'])).toEqual({
+      verb: 'enter',
+      verbArgv: ['L', '--lock-timeout', '5', '--', 'ls', '--lock-timeout', '1'],
+    });
+  });
   it('the verb reads the handed-on value', () => {
     const { verbArgv } = splitGlobalArgs(['--lock-timeout', '5', 'layer', '--latest']);
     const args = parseVerbArgs(verbArgv, { verb: 'layer', boolean: ['latest'], usage: '' });

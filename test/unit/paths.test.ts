@@ -2,7 +2,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ROOT_ALIAS, ROOT_ALIAS_LINK, ROOT_MARKER_PREFIX, RUN_DIR, BOOT_STATUS_PATH, LOCK_DIR, MOUNT_DIR } from '../../src/core/paths';
+import { ROOT_ALIAS, ROOT_ALIAS_LINK, ROOT_MARKER_PREFIX, RUN_DIR, BOOT_STATUS_PATH, LOCK_DIR, MOUNT_DIR, MOTD_SCRIPT } from '../../src/core/paths';
+import { INSTALL_FILES } from '../../src/core/install';
 
 const dracut = (f: string): string => readFileSync(join(__dirname, '../../dracut/90imgbased', f), 'utf8');
 
@@ -20,5 +21,12 @@ describe('shared paths', () => {
   it('the generator unit escapes the alias the way systemd names its device unit', () => {
     // dev-imgbased-root.device: systemd-escape --path of the alias, as written in the generator.
     expect(dracut('imgbased-generator')).toContain(ROOT_ALIAS.slice(1).replace(/\//g, '-'));
+  });
+  it('the login message script is the one build/install installs and install copies into a new layer', () => {
+    const name = MOTD_SCRIPT.split('/').pop()!;
+    const script = readFileSync(join(__dirname, '../../motd', name), 'utf8');
+    expect(script).toMatch(/^\[ -x \/usr\/sbin\/imgbase \] && timeout \d+ \/usr\/sbin\/imgbase motd/m);
+    expect(readFileSync(join(__dirname, '../../build/install'), 'utf8')).toContain('/etc/update-motd.d/');
+    expect(INSTALL_FILES).toContain(MOTD_SCRIPT);
   });
 });

@@ -1,6 +1,6 @@
 // Both back ends of adapters/exec give the same results (userland: execa; initramfs: node's child_process).
 import { afterAll, describe, expect, it } from 'vitest';
-import { run, useSpawner } from '../../src/adapters/exec';
+import { run, runInteractive, useSpawner } from '../../src/adapters/exec';
 import { spawnExeca } from '../../src/adapters/spawn-execa';
 import { spawnNode } from '../../src/adapters/spawn-node';
 
@@ -36,6 +36,12 @@ describe.each([
     const r = await run('ls', ['/nonexistent-imgbased'], { allowFail: true });
     expect(r.exitCode).toBe(2);
     expect(r.stderr).toMatch(/No such file/);
+  });
+  it('interactive: its exit status, 128 + N for signal N, the locale left as it is', async () => {
+    use();
+    expect(await runInteractive('sh', ['-c', 'exit 3'])).toBe(3);
+    expect(await runInteractive('sh', ['-c', 'kill -TERM $$'])).toBe(128 + 15);
+    expect(await runInteractive('sh', ['-c', '[ "$IMGBASED_T" = 1 ] && [ "${LC_ALL:-}" != C ]'], { IMGBASED_T: '1' })).toBe(0);
   });
   it('a missing program is "command not found"', async () => {
     use();

@@ -22,7 +22,7 @@ const PROJECT_FORMAT = 'project-v3';
 
 /** Repo paths that make up "the project as installed" (relative to the repo root). */
 /** What the project disk gets (under proj/ in the share). */
-export const PROJECT_FILES = ['dist/imgbase', 'dracut', 'grub', 'build/install', 'build/kernel-install.d', 'build/systemd', 'apt'];
+export const PROJECT_FILES = ['dist/imgbase', 'dracut', 'grub', 'build/install', 'build/kernel-install.d', 'build/systemd', 'apt', 'motd'];
 // The key hashes what the binary is made from (the bundle, its build script, the node version) rather than the
 // 87 MB binary itself.
 const PROJECT_KEY_INPUTS = ['dist/imgbase.cjs', 'build/build.mjs', ...PROJECT_FILES.filter((f) => f !== 'dist/imgbase')];
