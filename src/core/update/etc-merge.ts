@@ -98,6 +98,8 @@ export interface MergeRules<E> {
   skipped: (path: string) => boolean;
   /** A symlink's target, to describe a conflict. */
   target: (e: E) => string;
+  /** A path as a conflict names its .imgnew (default: as it is). */
+  shown?: (path: string) => string;
 }
 
 export type Tree = 'old' | 'admin' | 'next';
@@ -110,6 +112,7 @@ export function mergeTrees<E extends MergeEntry>(
   old: ReadonlyMap<string, E>, admin: ReadonlyMap<string, E>, next: ReadonlyMap<string, E>, rules: MergeRules<E>,
 ): EtcMerge {
   const { same, skipped } = rules;
+  const imgnew = (path: string): string => `${rules.shown?.(path) ?? path}${IMGNEW}`;
   const describe = (e: E | undefined): string =>
     e === undefined ? 'absent' : e.kind === 'dir' ? 'a directory' : e.kind === 'symlink' ? `a symlink to ${rules.target(e)}` : `a ${e.kind}`;
   const paths = [...new Set([...old.keys(), ...admin.keys()])].filter((p) => !skipped(p)).sort();
@@ -138,7 +141,7 @@ export function mergeTrees<E extends MergeEntry>(
       carried.push({ path, change: 'removed' });
       if (!n) continue;
       if (!same(path, o!, 'old', n, 'next') && !(isDir(o) && isDir(n))) {
-        conflicts.push({ path, kind: 'removed-by-admin', detail: `removed here, changed by the new image (kept as ${path}${IMGNEW})` });
+        conflicts.push({ path, kind: 'removed-by-admin', detail: `removed here, changed by the new image (kept as ${imgnew(path)})` });
         aside(path);
       } else removals.push(path);
       continue;
@@ -149,7 +152,7 @@ export function mergeTrees<E extends MergeEntry>(
       carried.push({ path, change });
       if (isDir(a) !== isDir(o)) replaced.add(path);
       if (n && !same(path, a, 'admin', n, 'next')) {
-        conflicts.push({ path, kind: 'kind-changed', detail: `${describe(a)} here, ${describe(o)} in the old image, ${describe(n)} in the new one (the new one kept as ${path}${IMGNEW})` });
+        conflicts.push({ path, kind: 'kind-changed', detail: `${describe(a)} here, ${describe(o)} in the old image, ${describe(n)} in the new one (the new one kept as ${imgnew(path)})` });
         aside(path);
       }
       take.push(isDir(a) ? { kind: 'take-admin', path, why: change, tree: true } : { kind: 'take-admin', path, why: change });
@@ -164,7 +167,7 @@ export function mergeTrees<E extends MergeEntry>(
     }
     if (!n && o) conflicts.push({ path, kind: 'removed-by-image', detail: 'changed here, removed by the new image (kept)' });
     if (n && (!o || !same(path, o, 'old', n, 'next'))) {
-      conflicts.push({ path, kind: 'both-changed', detail: `${change} here and in the new image (the new one kept as ${path}${IMGNEW})` });
+      conflicts.push({ path, kind: 'both-changed', detail: `${change} here and in the new image (the new one kept as ${imgnew(path)})` });
       aside(path);
     }
     take.push({ kind: 'take-admin', path, why: change });
