@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { ImgbasedError, UsageError } from '../core/errors';
 import { planAck, planGc } from '../core/plans/gc';
 import { UNCARRIED_TAG } from '../core/update/gc';
-import { IMGBASED_CONF, parseImgbasedConfig } from '../core/update/config';
+import { IMGBASED_CONF, parseImgbasedConfig, type ImgbasedConfig } from '../core/update/config';
 import { withLock } from '../adapters/lock';
 import { log } from '../adapters/log';
 import { lockTimeout, optValue, parseVerbArgs, printJson, type GlobalOpts } from './args';
@@ -20,13 +20,17 @@ newest good layer, and the base of a layer whose changes outside /etc 'update' d
 ${IMGBASED_CONF}) until they are acknowledged with --ack LAYER. 'imgbase update' runs it after a finished update.
   --ack LAYER  the changes update left behind on LAYER are saved elsewhere: gc may remove its base again`;
 
-export async function keepBases(): Promise<number> {
+export async function imgbasedConfig(): Promise<ImgbasedConfig> {
   const text = await readFile(IMGBASED_CONF, 'utf8').catch(() => null);
   try {
-    return parseImgbasedConfig(text).keepBases;
+    return parseImgbasedConfig(text);
   } catch (e) {
     throw new ImgbasedError((e as Error).message, { hint: `fix ${IMGBASED_CONF}` });
   }
+}
+
+export async function keepBases(): Promise<number> {
+  return (await imgbasedConfig()).keepBases;
 }
 
 /** Plans and runs GC (the caller holds the lock); returns what it removed. */

@@ -4,12 +4,13 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ImgbasedError, UsageError } from '../core/errors';
+import { IMGBASED_CONF } from '../core/update/config';
 import { findLayer } from '../core/inventory';
 import { planUpdate } from '../core/plans/update';
 import { mergeAccounts, type AccountClash, type AccountFile } from '../core/update/accounts';
 import { mergeEtc, type EtcMerge } from '../core/update/etc-merge';
 import type { InitrdBuild } from '../core/update/initrd';
-import { describeReport, parseUpdateReport, UPDATE_REPORT } from '../core/update/report';
+import { describeFiles, describeReport, parseUpdateReport, UPDATE_REPORT } from '../core/update/report';
 import { badLayers, menuDefault } from '../core/boot-state';
 import { compareLayerNames, validateBaseName } from '../core/naming';
 import { listEtc, readAccountFiles } from '../adapters/etc-tree';
@@ -21,7 +22,8 @@ import { withLock } from '../adapters/lock';
 import { log } from '../adapters/log';
 import { lockTimeout, optValue, parseVerbArgs, printJson, type GlobalOpts } from './args';
 import { requireLayout } from './context';
-import { keepBases, runGc } from './gc';
+import { imgbasedConfig, runGc } from './gc';
+import { readCarry } from './update-carry';
 import { execute, readSnapshots } from './plan-run';
 import { realDirIn } from '../adapters/confine';
 import { checkChrootable } from '../adapters/chroot';
@@ -34,7 +36,14 @@ IMAGE (a raw ext4 or XFS filesystem image, or a squashfs holding LiveOS/rootfs.i
 device) becomes a new read-only base and its first layer the default boot, as a trying layer (boot counting). The
 running layer's changes to /etc are carried into it: what the admin added or changed is copied (the admin wins;
 where the new image changed the same file, its version is kept beside as FILE.imgnew), what the admin removed is
-removed. passwd, group, shadow and gshadow are merged by name. Nothing changes when any step fails.
+removed. passwd, group, shadow and gshadow are merged by name. The admin's files outside /etc (/var/lib/APP, /opt,
+/srv, /root, /home, /usr/local ...) are carried by the same rules, each listed with its size, then the total; left
+out: /usr (but /usr/local), /boot, /proc /sys /dev /run /tmp /var/tmp, /var/lib/dpkg, /var/lib/apt, /var/cache,
+/var/lib/systemd, /var/log, what is below a data volume's mount point, and every file an installed package owns.
+In ${IMGBASED_CONF}: carry-limit = SIZE (default 1G): above it update refuses, nothing changed, and names the
+largest paths ('imgbase data --add PATH' moves a directory to a data volume); carry = yes | warn | refuse
+(default yes): refuse refuses any change outside /etc, warn updates without carrying them and gc keeps the old
+layer's base until 'imgbase gc --ack LAYER'. Nothing changes when any step fails.
 Then old bases are removed ('imgbase gc').
   --name NVR   the new base's name (default: from the image's os-release, IMAGE_ID/ID and IMAGE_VERSION/VERSION_ID)
   --force      update although an account's id would clash with one of the new image's
@@ -113,7 +122,8 @@ export async function updateCommand(argv: string[], g: GlobalOpts): Promise<numb
     const bad = validateBaseName(name);
     if (bad) throw new UsageError(`update: --name ${bad}`);
   }
-  const keep = await keepBases();
+  const cfg = await imgbasedConfig();
+  const keep = cfg.keepBases;
   return withLock(async () => {
     const first = await readSnapshots();
     const { vg } = requireLayout(first.inv);
@@ -137,6 +147,7 @@ export async function updateCommand(argv: string[], g: GlobalOpts): Promise<numb
       if (clashes.length && !args.force) {
         throw new UsageError(`update: ${clashes.length} account id clash(es), nothing changed: ${clashes.map((c) => c.detail).join('; ')}`, { hint: 'fix the ids on this host, or --force to update anyway' });
       }
+      const files = await readCarry(vg, first.records, { name: base.name, active: base.lv.active }, running.name, dir, cfg);
       // The snapshots read first still hold (the lock is ours); only the new image's kernel and type are added.
       const input = {
         ...first,
@@ -145,12 +156,12 @@ export async function updateCommand(argv: string[], g: GlobalOpts): Promise<numb
       };
       const plan = planUpdate(input, {
         name: next.name, img,
-        carry: { from: '/etc', actions: merge.actions, conflicts: merge.conflicts.length },
+        carry: { from: '/etc', actions: merge.actions, conflicts: merge.conflicts.length }, files: files.files,
         accounts,
         initrd: next.initrd,
-        report: { at: new Date().toISOString(), image: from, from: running.name, carried: merge.carried, conflicts: merge.conflicts, accounts: summary },
+        report: { at: new Date().toISOString(), image: from, from: running.name, carried: merge.carried, conflicts: merge.conflicts, accounts: summary, files: files.report },
       });
-      const lines = report(merge, clashes, summary);
+      const lines = [...report(merge, clashes, summary), ...(files.report.carried.length ? describeFiles(files.report, running.name) : [])];
       await execute(plan, g);
       if (g.dryRun) {
         if (!g.json) console.log(lines.length ? `what it carries:\n${lines.join('\n')}` : 'what it carries: nothing (no changes to /etc here)');
@@ -166,7 +177,7 @@ export async function updateCommand(argv: string[], g: GlobalOpts): Promise<numb
         log.warn(`gc after the update failed: ${(e as Error).message}; run 'imgbase gc'`);
         return [];
       });
-      if (g.json) printJson({ base: next.name, layer: plan.layer, carried: merge.carried, conflicts: merge.conflicts, accounts: summary, clashes, removed });
+      if (g.json) printJson({ base: next.name, layer: plan.layer, carried: merge.carried, conflicts: merge.conflicts, accounts: summary, clashes, files: files.report, removed });
       else for (const r of removed) console.log(`gc: removed base ${r.base}${r.layers.length ? ` and ${r.layers.length} layer(s)` : ''}`);
       return 0;
     }, { readOnly: true, loop: true }));

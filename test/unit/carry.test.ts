@@ -155,25 +155,25 @@ describe('carryRound', () => {
 
 describe('carryDecision', () => {
   const plan = (sizes: Record<string, number>): CarryPlan => {
-    const carried = Object.entries(sizes).map(([path, bytes]) => ({ path, change: 'added' as const, bytes }));
+    // A name without a dot is a directory here.
+    const carried = Object.entries(sizes).map(([path, bytes]) => ({ path, change: 'added' as const, bytes, ...(path.includes('.') ? {} : { entries: 1 }) }));
     return { merge: { actions: [], conflicts: [], carried: [] }, carried, bytes: carried.reduce((n, c) => n + c.bytes, 0) };
   };
-  const isDir = (p: string): boolean => !p.includes('.');
 
   it('nothing to carry: carried, whatever the policy', () => {
-    expect(carryDecision(plan({}), 'refuse', 0, isDir)).toEqual({ outcome: 'carry', list: [] });
+    expect(carryDecision(plan({}), 'refuse', 0)).toEqual({ outcome: 'carry', list: [] });
   });
 
   it('within the limit: carried', () => {
-    expect(carryDecision(plan({ '/srv/a.txt': 10 }), 'yes', 100, isDir).outcome).toBe('carry');
+    expect(carryDecision(plan({ '/srv/a.txt': 10 }), 'yes', 100).outcome).toBe('carry');
   });
 
   it('above the limit: refused, one line with the total, the largest listed first, data volumes advised', () => {
-    const d = carryDecision(plan({ '/srv/a.txt': 10, '/var/lib/big': 3 * 1024 ** 3, '/opt/x/y.bin': 2 * 1024 ** 3 }), 'yes', 1024 ** 3, isDir);
+    const d = carryDecision(plan({ '/srv/a.txt': 10, '/var/lib/big': 3 * 1024 ** 3, '/opt/x/y.bin': 2 * 1024 ** 3 }), 'yes', 1024 ** 3);
     expect(d.outcome).toBe('refuse');
     expect(d.message).toBe('update: 3 path(s) changed outside /etc, 5.00GiB, above carry-limit 1.00GiB: nothing changed');
     expect(d.list).toEqual([
-      '  /var/lib/big: added here, carried (3.00GiB)',
+      '  /var/lib/big: added here, carried (3.00GiB, 1 entry below)',
       '  /opt/x/y.bin: added here, carried (2.00GiB)',
       '  /srv/a.txt: added here, carried (10B)',
     ]);
@@ -182,12 +182,12 @@ describe('carryDecision', () => {
 
   it('carry = refuse: any change refuses; carry = warn: goes on without carrying, whatever the size', () => {
     const p = plan({ '/root/.bashrc': 10 });
-    expect(carryDecision(p, 'refuse', 1024, isDir)).toMatchObject({ outcome: 'refuse', message: 'update: 1 path(s) changed outside /etc, 10B, and carry = refuse: nothing changed' });
-    expect(carryDecision(plan({ '/srv/x': 5000 }), 'warn', 1024, isDir)).toMatchObject({ outcome: 'skip', message: '1 path(s) changed outside /etc, 4.88KiB, not carried (carry = warn)' });
+    expect(carryDecision(p, 'refuse', 1024)).toMatchObject({ outcome: 'refuse', message: 'update: 1 path(s) changed outside /etc, 10B, and carry = refuse: nothing changed' });
+    expect(carryDecision(plan({ '/srv/x.bin': 5000 }), 'warn', 1024)).toMatchObject({ outcome: 'skip', message: '1 path(s) changed outside /etc, 4.88KiB, not carried (carry = warn)' });
   });
 
   it('lists a few of the largest, and says how many more', () => {
-    const d = carryDecision(plan(Object.fromEntries(Array.from({ length: 8 }, (_, i) => [`/srv/f${i}.txt`, i]))), 'refuse', 0, isDir);
+    const d = carryDecision(plan(Object.fromEntries(Array.from({ length: 8 }, (_, i) => [`/srv/f${i}.txt`, i]))), 'refuse', 0);
     expect(d.list).toHaveLength(6);
     expect(d.list[0]).toContain('/srv/f7.txt');
     expect(d.list[5]).toBe('  ... and 3 more');

@@ -239,12 +239,12 @@ export interface CarryDecision {
  * What update does with the carry, decided before any write: over the limit, or any change at all under
  * `carry = refuse`, it refuses; under `carry = warn` it goes on without carrying (the old layer is kept: gc.ts).
  */
-export function carryDecision(p: CarryPlan, policy: CarryPolicy, limit: number, isDir: (path: string) => boolean): CarryDecision {
+export function carryDecision(p: CarryPlan, policy: CarryPolicy, limit: number): CarryDecision {
   if (p.carried.length === 0) return { outcome: 'carry', list: [] };
   const largest = [...p.carried].sort((a, b) => b.bytes - a.bytes || (a.path < b.path ? -1 : 1));
   const list = largest.slice(0, LISTED).map(carriedLine);
   if (largest.length > LISTED) list.push(`  ... and ${largest.length - LISTED} more`);
-  const volumes = [...new Set(largest.filter((c) => c.bytes > 0).map((c) => dataVolumeFor(c.path, isDir(c.path))).filter((v): v is string => v !== null))].slice(0, 3);
+  const volumes = [...new Set(largest.filter((c) => c.bytes > 0).map((c) => dataVolumeFor(c.path, c.entries !== undefined)).filter((v): v is string => v !== null))].slice(0, 3);
   const advice = volumes.length ? `move big directories to data volumes (${volumes.map((v) => `'imgbase data --add ${v}'`).join(', ')})` : 'remove what need not be kept';
   const total = `${p.carried.length} path(s) changed outside /etc, ${formatSize(p.bytes, 'h')}`;
   if (policy === 'refuse') {
