@@ -94,8 +94,8 @@ describe('carryRound', () => {
     expect(carriedTotal(p)).toBe('  outside /etc: 2 path(s), 2.96KiB in all');
   });
 
-  it('what is left out is not merged, though it changed; sockets neither', () => {
-    const admin = tree({ ...OLD, 'var/log': dir(), 'var/log/syslog': file(99), 'usr/bin': dir(), 'usr/bin/x': file(1), 'root/agent.sock': { ...file(0), kind: 'socket' } });
+  it('what is left out is not merged, though it changed; nor the top, nor sockets', () => {
+    const admin = tree({ ...OLD, '': dir({ mode: 0o700 }), 'var/log': dir(), 'var/log/syslog': file(99), 'usr/bin': dir(), 'usr/bin/x': file(1), 'root/agent.sock': { ...file(0), kind: 'socket' } });
     const p = done(carryRound(tree(OLD), admin, tree(OLD), SCOPE, none()));
     expect(p.carried).toEqual([]);
   });

@@ -141,8 +141,8 @@ export function carryRound(old: ReadonlyMap<string, TreeEntry>, admin: ReadonlyM
     // it is known that the admin changed the path. A round that asks for contents is never the answer.
     return ta === 'old' && tb === 'admin';
   };
-  // A socket is a live endpoint of a running program, no state.
-  const skipped = (path: string): boolean => scope.leftOut(path) !== null || admin.get(path)?.kind === 'socket' || old.get(path)?.kind === 'socket';
+  // The top is the new image's own; a socket is a live endpoint of a running program, no state.
+  const skipped = (path: string): boolean => path === '' || scope.leftOut(path) !== null || admin.get(path)?.kind === 'socket' || old.get(path)?.kind === 'socket';
   const merge = mergeTrees(old, admin, next, { same, skipped, target: (e) => e.link ?? '', shown: (p) => `/${p}` });
   if (read.size > 0) return { read: [...read.values()] };
   const carried = foldCarried(merge, admin);
