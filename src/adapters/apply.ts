@@ -12,7 +12,7 @@ import { withFstabLine } from '../core/data';
 import { withMountLines } from '../core/fstab';
 import { atomicWrite, fsyncPath } from './atomic';
 import { findCommand, run } from './exec';
-import { checkFs, copyDirInto, copyIn, makeFs, newFilesystemUuid, pathExists, withMounted } from './fs';
+import { checkFs, copyDirInto, copyIn, makeFs, newFilesystemUuid, pathExists, withMounted, withRootReadOnly } from './fs';
 import { copyImageSparse, growFs } from './image';
 import { runHook } from './hooks';
 import { applyEtc, writeAccountFiles } from './etc-tree';
@@ -152,6 +152,14 @@ async function perform(s: Step, opts: ApplyOptions): Promise<Undo | null> {
         await atomicWrite(await inTreeForWrite(dir, UPDATE_REPORT), s.report);
       });
       return null;
+    case 'carry-files': {
+      // Read from a read-only bind of the running tree, as it was listed: what is mounted on it stays out of a copy.
+      const from = (fn: (src: string) => Promise<void>): Promise<void> => (s.from === '/' ? withRootReadOnly(fn) : fn(s.from));
+      await withMounted(lvm.lvPath(s.vg, s.lv), (dir) => from(async (src) => {
+        for (const n of await applyEtc(s.actions, src, dir)) opts.note?.(`/${n.path}: ${n.note}`);
+      }));
+      return null;
+    }
     case 'write-accounts':
       await withMounted(lvm.lvPath(s.vg, s.lv), async (dir) => writeAccountFiles(await etcIn(dir), s.files));
       return null;

@@ -89,7 +89,7 @@ export interface EtcApplyNote {
 }
 
 /**
- * Runs the merge's actions in their order on the new layer's /etc. Copies go through `cp -a` (mode, owner,
+ * Runs the merge's actions in their order on the new layer's /etc (or its whole tree: the carry outside /etc). Copies go through `cp -a` (mode, owner,
  * timestamps, xattrs, symlinks as they are); a directory's own metadata through chown/chmod.
  */
 export async function applyEtc(actions: readonly EtcAction[], adminRoot: string, nextRoot: string): Promise<EtcApplyNote[]> {
@@ -127,7 +127,7 @@ export async function applyEtc(actions: readonly EtcAction[], adminRoot: string,
       // running system, not the new layer (the merge set next's version aside when it mattered).
       await rm(target, { recursive: true, force: true });
       await run('cp', ['-a', '--no-target-directory', '--', src, target]);
-      log.debug(`etc: ${a.why} ${a.path} carried`);
+      log.debug(`carry: ${a.why} ${a.path}`);
     }
   }
   return notes;

@@ -37,7 +37,7 @@ export function displayName(key: string): string {
 }
 
 /** The host path of `rel` (a walker key) in the tree at `root`. */
-function hostPath(root: string, rel: string): Buffer {
+export function hostPath(root: string, rel: string): Buffer {
   return rel === '' ? Buffer.from(root) : Buffer.concat([Buffer.from(`${root}/`), Buffer.from(rel, 'latin1')]);
 }
 
@@ -84,6 +84,8 @@ function entryOf(fs: WalkFs, full: Buffer, s: BigIntStats): TreeEntry | null {
 export interface WalkOptions {
   /** Walker keys of data volume mount points: listed, not entered (core/diff isExcluded). */
   exclude?: readonly string[];
+  /** Whether to enter a directory (a walker key): what update leaves out is not walked (core/update/carry). */
+  enter?: (dir: string) => boolean;
   fs?: WalkFs;
 }
 
@@ -105,7 +107,7 @@ export function walkTree(root: string, opts: WalkOptions = {}): Map<string, Tree
       if (!e) continue;
       out.set(rel, e);
       // `${rel}/` is below an excluded root exactly when rel is that root or below it.
-      if (e.kind === 'dir' && s.dev === topStat.dev && !isExcluded(`${rel}/`, exclude)) dirs.push({ rel, full });
+      if (e.kind === 'dir' && s.dev === topStat.dev && !isExcluded(`${rel}/`, exclude) && (opts.enter?.(rel) ?? true)) dirs.push({ rel, full });
     }
   }
   return out;

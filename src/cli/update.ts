@@ -4,12 +4,13 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ImgbasedError, UsageError } from '../core/errors';
+import { IMGBASED_CONF } from '../core/update/config';
 import { findLayer } from '../core/inventory';
 import { planUpdate, type UpdateRequest } from '../core/plans/update';
 import { mergeAccounts, type AccountClash, type AccountFile } from '../core/update/accounts';
 import { mergeEtc, type EtcMerge } from '../core/update/etc-merge';
 import type { InitrdBuild } from '../core/update/initrd';
-import { describeReport, parseUpdateReport, UPDATE_REPORT } from '../core/update/report';
+import { describeFiles, describeReport, parseUpdateReport, UPDATE_REPORT } from '../core/update/report';
 import { badLayers, menuDefault } from '../core/boot-state';
 import { compareLayerNames, validateBaseName } from '../core/naming';
 import { listEtc, readAccountFiles } from '../adapters/etc-tree';
@@ -21,13 +22,13 @@ import { withLock } from '../adapters/lock';
 import { log } from '../adapters/log';
 import { lockTimeout, optValue, parseVerbArgs, printJson, type GlobalOpts } from './args';
 import { requireLayout } from './context';
-import { imgbasedConfig, keepBases, runGc } from './gc';
+import { imgbasedConfig, runGc } from './gc';
+import { readCarry } from './update-carry';
 import { execute, readSnapshots } from './plan-run';
 import { inTree, realDirIn } from '../adapters/confine';
 import { packageSources, readInstalled } from '../adapters/packages';
 import type { Package } from '../core/dpkg/status';
 import { adminPackages, describePackages, planPackages, refusalLine, type PackagePlan, type PackagePolicy } from '../core/update/packages';
-import { IMGBASED_CONF } from '../core/update/config';
 import { checkChrootable } from '../adapters/chroot';
 
 export const usage = `usage: imgbase update --from IMAGE [--name NVR] [--force] [--dry-run] [--json]
@@ -38,12 +39,19 @@ IMAGE (a raw ext4 or XFS filesystem image, or a squashfs holding LiveOS/rootfs.i
 device) becomes a new read-only base and its first layer the default boot, as a trying layer (boot counting). The
 running layer's changes to /etc are carried into it: what the admin added or changed is copied (the admin wins;
 where the new image changed the same file, its version is kept beside as FILE.imgnew), what the admin removed is
-removed. passwd, group, shadow and gshadow are merged by name. The admin's packages (installed here, not in the old
-image or newer than its: 'imgbase packages') are installed into the new layer by its own dpkg, from the .deb APT's
-hook kept or one rebuilt from this host, except those the new image has at the same or a newer version. One the new
-image cannot take (a dependency it lacks, a conflict) stops the update before anything is written, or is skipped
-with packages = skip in /etc/imgbased/imgbased.conf. Packages removed here stay in the new image (reported).
-Nothing changes when any step fails.
+removed. passwd, group, shadow and gshadow are merged by name. The admin's files outside /etc (/var/lib/APP, /opt,
+/srv, /root, /home, /usr/local ...) are carried by the same rules, each listed with its size, then the total; left
+out: /usr (but /usr/local), /boot, /proc /sys /dev /run /tmp /var/tmp, /var/lib/dpkg, /var/lib/apt, /var/cache,
+/var/lib/systemd, /var/log, what is below a data volume's mount point, and every file an installed package owns.
+In ${IMGBASED_CONF}: carry-limit = SIZE (default 1G): above it update refuses, nothing changed, and names the
+largest paths ('imgbase data --add PATH' moves a directory to a data volume); carry = yes | warn | refuse
+(default yes): refuse refuses any change outside /etc, warn updates without carrying them and gc keeps the old
+layer's base until 'imgbase gc --ack LAYER'. The admin's packages (installed here, not in the old image or newer
+than its: 'imgbase packages') are installed into the new layer by its own dpkg, from the .deb APT's hook kept or
+one rebuilt from this host, except those the new image has at the same or a newer version. One the new image
+cannot take (a dependency it lacks, a conflict) stops the update before anything is written, or is skipped with
+packages = skip in the same file. Packages removed here stay in the new image (reported). Nothing changes when
+any step fails.
 Then old bases are removed ('imgbase gc').
   --name NVR   the new base's name (default: from the image's os-release, IMAGE_ID/ID and IMAGE_VERSION/VERSION_ID)
   --force      update although an account's id would clash with one of the new image's
@@ -137,7 +145,8 @@ export async function updateCommand(argv: string[], g: GlobalOpts): Promise<numb
     const bad = validateBaseName(name);
     if (bad) throw new UsageError(`update: --name ${bad}`);
   }
-  const keep = await keepBases();
+  const cfg = await imgbasedConfig();
+  const keep = cfg.keepBases;
   return withLock(async () => {
     const first = await readSnapshots();
     const { vg } = requireLayout(first.inv);
@@ -147,7 +156,7 @@ export async function updateCommand(argv: string[], g: GlobalOpts): Promise<numb
     const old = await readBaseEtc(vg, base.name, base.lv.active);
     const admin = { etc: await listEtc('/etc'), accounts: await readAccountFiles('/etc'), packages: adminPackages(old.installed, await readInstalled('/')) };
     const sources = await packageSources(admin.packages.added);
-    const policy = (await imgbasedConfig()).packages;
+    const policy = cfg.packages;
     return withImage(from, async (img: ImageInfo) => withMounted(img.path, async (dir) => {
       const next = await readImage(vg, dir, name);
       const merge = mergeEtc(old.etc, admin.etc, next.etc);
@@ -168,6 +177,7 @@ export async function updateCommand(argv: string[], g: GlobalOpts): Promise<numb
         throw new ImgbasedError(`${refusalLine(packages.refused)}; nothing changed`, { hint: `remove them here, or set packages = skip in ${IMGBASED_CONF}` });
       }
       const install = await packageInstall(dir, packages, sources.kept, policy);
+      const files = await readCarry(vg, first.records, { name: base.name, active: base.lv.active }, running.name, dir, cfg);
       // The snapshots read first still hold (the lock is ours); only the new image's kernel and type are added.
       const input = {
         ...first,
@@ -176,13 +186,13 @@ export async function updateCommand(argv: string[], g: GlobalOpts): Promise<numb
       };
       const plan = planUpdate(input, {
         name: next.name, img,
-        carry: { from: '/etc', actions: merge.actions, conflicts: merge.conflicts.length },
+        carry: { from: '/etc', actions: merge.actions, conflicts: merge.conflicts.length }, files: files.files,
         accounts,
         initrd: next.initrd,
         ...(install ? { packages: install } : {}),
-        report: { at: new Date().toISOString(), image: from, from: running.name, carried: merge.carried, conflicts: merge.conflicts, accounts: summary, packages },
+        report: { at: new Date().toISOString(), image: from, from: running.name, carried: merge.carried, conflicts: merge.conflicts, accounts: summary, files: files.report, packages },
       });
-      const lines = [...report(merge, clashes, summary), ...describePackages(packages)];
+      const lines = [...report(merge, clashes, summary), ...(files.report.carried.length ? describeFiles(files.report, running.name) : []), ...describePackages(packages)];
       await execute(plan, g);
       if (g.dryRun) {
         if (!g.json) console.log(lines.length ? `what it carries:\n${lines.join('\n')}` : 'what it carries: nothing (no changes to /etc here)');
@@ -198,7 +208,7 @@ export async function updateCommand(argv: string[], g: GlobalOpts): Promise<numb
         log.warn(`gc after the update failed: ${(e as Error).message}; run 'imgbase gc'`);
         return [];
       });
-      if (g.json) printJson({ base: next.name, layer: plan.layer, carried: merge.carried, conflicts: merge.conflicts, accounts: summary, clashes, packages, removed });
+      if (g.json) printJson({ base: next.name, layer: plan.layer, carried: merge.carried, conflicts: merge.conflicts, accounts: summary, clashes, files: files.report, packages, removed });
       else for (const r of removed) console.log(`gc: removed base ${r.base}${r.layers.length ? ` and ${r.layers.length} layer(s)` : ''}`);
       return 0;
     }, { readOnly: true, loop: true }));

@@ -1,6 +1,7 @@
 // The checks behind `imgbase check`, as a pure function of the inventory.
 import { TAGS, type Inventory } from './inventory';
 import { poolSpace } from './space';
+import { ackCommand, UNCARRIED_TAG } from './update/gc';
 
 export interface Finding {
   check: string;
@@ -39,6 +40,10 @@ export function healthFindings(inv: Inventory, thresholdPercent: number): Findin
     check: 'bases', ok: true,
     message: inv.bases.length > 0 ? `${inv.bases.length} base(s), ${inv.layers.length} layer(s)` : "no bases yet: an empty layout ('imgbase layout --init' or 'imgbase base --add' adds one)",
   });
+  // Not damage, but the admin's to settle: what update left behind under carry = warn (core/update/gc).
+  for (const l of inv.layers.filter((x) => x.lv.tags.includes(UNCARRIED_TAG))) {
+    out.push({ check: 'uncarried', ok: true, message: `note: layer ${l.name} holds changes outside /etc that update did not carry: gc keeps base ${l.base} until '${ackCommand(l.name)}'` });
+  }
   for (const p of inv.problems) out.push({ check: p.kind, ok: false, message: p.message });
   return out;
 }

@@ -2,6 +2,7 @@
 // touches; the pure planners in core/plans build it, `--dry-run` prints it, adapters/apply runs it in this order.
 import type { EtcAction } from './update/etc-merge';
 import type { AccountFile } from './update/accounts';
+import { formatSize } from './space';
 
 /** Where a kernel file is read from when it is copied to /boot: inside the source LV (mounted read-only), or on the host. */
 export interface KernelFileRef {
@@ -48,6 +49,11 @@ export type Step =
    * report (JSON) is written to the layer's UPDATE_REPORT.
    */
   | { kind: 'carry-etc'; vg: string; lv: string; from: string; actions: EtcAction[]; conflicts: number; report: string }
+  /**
+   * The admin's changes outside /etc (core/update/carry), replayed into the new layer by the same actions; `from` is
+   * the running tree, read through a read-only bind of its own filesystem (nothing mounted on it comes along).
+   */
+  | { kind: 'carry-files'; vg: string; lv: string; from: string; actions: EtcAction[]; conflicts: number; bytes: number }
   /** passwd, group, shadow, gshadow merged by name (core/update/accounts), written into the new layer. */
   | { kind: 'write-accounts'; vg: string; lv: string; files: Partial<Record<AccountFile, string>> }
   /**
@@ -118,9 +124,9 @@ export type StepKind = Step['kind'];
  */
 export function undoClass(s: Step): 'undo' | 'inside' | 'forward' {
   switch (s.kind) {
-    case 'copy-image': case 'grow-fs': case 'new-fs-uuid': case 'fstab-root': case 'fstab-line': case 'carry-etc':
-    case 'write-accounts': case 'build-initrd': case 'install-debs': case 'mkfs': case 'copy-dir': case 'deactivate':
-    case 'settle-boot': case 'remove-temp': case 'grub-mkconfig': case 'hook':
+    case 'copy-image': case 'grow-fs': case 'new-fs-uuid': case 'fstab-root': case 'fstab-line': case 'carry-etc': case 'carry-files':
+    case 'write-accounts': case 'build-initrd': case 'install-debs': case 'mkfs': case 'copy-dir': case 'deactivate': case 'settle-boot':
+    case 'remove-temp': case 'grub-mkconfig': case 'hook':
       return 'inside';
     case 'remove-lv': case 'remove-kernel-files':
     case 'wipe-disk': case 'partition': case 'mkfs-dev': case 'pv-create': case 'vg-create': case 'pool-create':
@@ -143,7 +149,7 @@ export function touches(s: Step): string[] {
     case 'snapshot': return [lv(s.vg, s.name)];
     case 'thin-lv': return [lv(s.vg, s.name)];
     case 'lv-tag': case 'lv-untag': case 'activate': case 'deactivate': case 'read-only': case 'remove-lv':
-    case 'copy-image': case 'grow-fs': case 'new-fs-uuid': case 'fstab-root': case 'fstab-line': case 'carry-etc':
+    case 'copy-image': case 'grow-fs': case 'new-fs-uuid': case 'fstab-root': case 'fstab-line': case 'carry-etc': case 'carry-files':
     case 'write-accounts': case 'build-initrd': case 'install-debs': case 'mkfs': case 'copy-dir':
       return [lv(s.vg, s.lv)];
     case 'fstab-add': return [s.file];
@@ -182,6 +188,8 @@ export function describeStep(s: Step): string {
     case 'new-fs-uuid': return `give ${lv(s.vg, s.lv)} a new filesystem UUID`;
     case 'fstab-root': return `point / in ${lv(s.vg, s.lv)}:/etc/fstab at /dev/${s.vg}/${s.lv}${s.mounts.length ? `, mount ${s.mounts.map((m) => m.split(/\s+/)[1]).join(' and ')} as this system does` : ''}`;
     case 'fstab-line': return `add "${s.line}" to ${lv(s.vg, s.lv)}:/etc/fstab`;
+    case 'carry-files':
+      return `carry ${s.actions.length} change(s) of ${s.from} outside /etc into ${lv(s.vg, s.lv)} (${formatSize(s.bytes, 'h')})${s.conflicts ? ` (${s.conflicts} conflict(s): the new image's version kept as .imgnew)` : ''}`;
     case 'carry-etc':
       return `carry ${s.actions.length} change(s) of ${s.from} into ${lv(s.vg, s.lv)}:/etc${s.conflicts ? ` (${s.conflicts} conflict(s): the new image's version kept as .imgnew)` : ''}`;
     case 'write-accounts': return `write the merged ${Object.keys(s.files).join(', ')} into ${lv(s.vg, s.lv)}:/etc`;

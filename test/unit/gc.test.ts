@@ -1,7 +1,7 @@
 // Which bases GC removes (core/update/gc), pure.
 import { describe, expect, it } from 'vitest';
 import { buildInventory, TAGS } from '../../src/core/inventory';
-import { gcDecision, PIN_TAG } from '../../src/core/update/gc';
+import { gcDecision, PIN_TAG, UNCARRIED_TAG } from '../../src/core/update/gc';
 import { parseImgbasedConfig } from '../../src/core/update/config';
 import { layoutRecords, lv } from './helpers/plan-fixtures';
 
@@ -30,6 +30,13 @@ describe('gcDecision', () => {
     ]);
   });
 
+  it('never the base of a layer tagged as holding changes update did not carry, until acknowledged', () => {
+    const records = layoutRecords([], LAYERS.slice(1), [...BASES.map((b) => lv(b, [TAGS.base])), lv('Image-1-0+1', [TAGS.layer, UNCARRIED_TAG], { origin: 'Image-1-0' })]);
+    const d = gcDecision({ inv: buildInventory(records), keep: 2, protect: [] });
+    expect(d.remove.map((r) => r.base)).toEqual(['Image-2-0']);
+    expect(d.keep[0]).toEqual({ base: 'Image-1-0', why: ["layer Image-1-0+1 holds changes update did not carry ('imgbase gc --ack Image-1-0+1' once they are saved)"] });
+  });
+
   it('keep must be at least 1', () => {
     expect(() => gcDecision({ inv: inv(), keep: 0, protect: [] })).toThrow(/at least 1/);
   });
@@ -37,9 +44,16 @@ describe('gcDecision', () => {
 
 describe('imgbased.conf', () => {
   it('keep-bases, default 2; anything else is an error naming the line', () => {
-    expect(parseImgbasedConfig(null)).toEqual({ keepBases: 2, packages: 'stop' });
-    expect(parseImgbasedConfig('# mine\nkeep-bases = 3\n').keepBases).toBe(3);
+    expect(parseImgbasedConfig(null)).toEqual({ keepBases: 2, packages: 'stop', carry: 'yes', carryLimit: 1024 ** 3 });
+    expect(parseImgbasedConfig('# mine\nkeep-bases = 3\n')).toMatchObject({ keepBases: 3 });
     expect(() => parseImgbasedConfig('keep-bases=0\n')).toThrow('/etc/imgbased/imgbased.conf:1: keep-bases must be a whole number from 1 to 1000');
-    expect(() => parseImgbasedConfig('\nimages-to-keep=2\n')).toThrow('/etc/imgbased/imgbased.conf:2: unknown setting images-to-keep (known: keep-bases, packages)');
+    expect(() => parseImgbasedConfig('\nimages-to-keep=2\n')).toThrow('/etc/imgbased/imgbased.conf:2: unknown setting images-to-keep (known: keep-bases, packages, carry, carry-limit)');
+  });
+
+  it('carry = yes | warn | refuse, carry-limit a size', () => {
+    expect(parseImgbasedConfig('carry = warn\ncarry-limit = 500M\n')).toEqual({ keepBases: 2, packages: 'stop', carry: 'warn', carryLimit: 500 * 1024 ** 2 });
+    expect(parseImgbasedConfig('carry-limit=0\n').carryLimit).toBe(0);
+    expect(() => parseImgbasedConfig('carry = maybe\n')).toThrow('/etc/imgbased/imgbased.conf:1: carry must be yes or warn or refuse');
+    expect(() => parseImgbasedConfig('carry-limit = lots\n')).toThrow('/etc/imgbased/imgbased.conf:1: carry-limit must be a size (1G, 500M, 0)');
   });
 });

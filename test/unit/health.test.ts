@@ -18,6 +18,13 @@ describe('check findings', () => {
   it('healthy host', () => {
     expect(healthFindings(buildInventory(host(30, 10)), 80).every((f) => f.ok)).toBe(true);
   });
+  it('a layer whose changes update did not carry is noted, with the command that acknowledges them; still healthy', () => {
+    const recs = host(30, 10);
+    recs[2] = lv('X-1-0+1', { tags: ['imgbased:layer', 'imgbased:uncarried'], origin: 'X-1-0' });
+    const f = healthFindings(buildInventory(recs), 80);
+    expect(f.every((x) => x.ok)).toBe(true);
+    expect(f.find((x) => x.check === 'uncarried')?.message).toBe("note: layer X-1-0+1 holds changes outside /etc that update did not carry: gc keeps base X-1-0 until 'imgbase gc --ack X-1-0+1'");
+  });
   it('pool above threshold is degraded', () => {
     const f = healthFindings(buildInventory(host(85, 10)), 80);
     expect(f.find((x) => x.check === 'pool-data')?.ok).toBe(false);

@@ -8,11 +8,11 @@ import { goodTag } from '../../src/core/boot-state';
 import { ImgbasedError, UsageError } from '../../src/core/errors';
 import { buildInventory, TAGS, type LvRecord } from '../../src/core/inventory';
 import type { PlanInput } from '../../src/core/plans/compose';
-import { planGc, planPin } from '../../src/core/plans/gc';
+import { planAck, planGc, planPin } from '../../src/core/plans/gc';
 import { planUpdate, type UpdateRequest } from '../../src/core/plans/update';
 import { renderPlan, type KernelSource } from '../../src/core/steps';
 import { initrdBuild } from '../../src/core/update/initrd';
-import { PIN_TAG } from '../../src/core/update/gc';
+import { PIN_TAG, UNCARRIED_TAG } from '../../src/core/update/gc';
 import { describeReport, parseUpdateReport } from '../../src/core/update/report';
 import { STUB_CFG, kernelsOf, kinds, layoutRecords, lv, makeBoot, planInput, syncBoot, tempDirs } from './helpers/plan-fixtures';
 
@@ -86,6 +86,45 @@ describe('planUpdate', () => {
       "C-3-0+1 was made by 'imgbase update' at 2026-12-01T00:00:00.000Z from /var/tmp/c.img (base C-3-0), carrying the state of B-2-0+1:",
       '  /etc: 0 added, 1 changed, 0 removed here, carried; 0 conflict(s)',
     ]);
+  });
+
+  it('the carry outside /etc runs after the /etc carry, inside the incomplete layer; its record lists each path', () => {
+    const files = { actions: [{ kind: 'take-admin' as const, path: 'srv/www', why: 'added' as const }], conflicts: 0, bytes: 5000 };
+    const report = { ...REQ.report, files: { carried: [{ path: '/srv/www', change: 'added' as const, bytes: 5000, entries: 2 }], conflicts: [], bytes: 5000 } };
+    const { steps } = planUpdate(input(), { ...REQ, files, report });
+    const k = kinds(steps);
+    expect(k.slice(k.indexOf('carry-etc'), k.indexOf('carry-etc') + 3)).toEqual(['carry-etc', 'carry-files', 'write-accounts']);
+    expect(steps).toContainEqual({ kind: 'carry-files', vg: 'HostVG', lv: 'C-3-0+1', from: '/', ...files });
+    expect(renderPlan(steps).join('\n')).toContain('carry 1 change(s) of / outside /etc into HostVG/C-3-0+1 (4.88KiB)');
+    const carry = steps.find((s) => s.kind === 'carry-etc') as Extract<typeof steps[number], { kind: 'carry-etc' }>;
+    expect(describeReport(parseUpdateReport(carry.report)!).slice(2)).toEqual([
+      '  /srv/www: added here, carried (4.88KiB, 2 entries below)',
+      '  outside /etc: 1 path(s), 4.88KiB in all',
+    ]);
+    // Nothing to carry: no step.
+    expect(kinds(planUpdate(input(), { ...REQ, files: { actions: [], conflicts: 0, bytes: 0 } }).steps)).not.toContain('carry-files');
+  });
+
+  it('carry = warn: no carry, the running layer tagged so that gc keeps its base; the record says what stayed behind', () => {
+    const report = { ...REQ.report, files: { carried: [{ path: '/root/notes', change: 'added' as const, bytes: 10 }], conflicts: [], bytes: 10, left: true as const } };
+    const { steps } = planUpdate(input(), { ...REQ, files: { left: true }, report });
+    expect(kinds(steps)).not.toContain('carry-files');
+    expect(steps).toContainEqual({ kind: 'lv-tag', vg: 'HostVG', lv: 'B-2-0+1', tag: UNCARRIED_TAG });
+    const carry = steps.find((s) => s.kind === 'carry-etc') as Extract<typeof steps[number], { kind: 'carry-etc' }>;
+    expect(describeReport(parseUpdateReport(carry.report)!).slice(2)).toEqual([
+      "  outside /etc: 1 path(s), 10B in all, not carried (carry = warn): still on B-2-0+1, whose base gc keeps until 'imgbase gc --ack B-2-0+1'",
+      '  /root/notes: added here, not carried',
+    ]);
+    // Already tagged (an earlier update left it so): no second tag.
+    const tagged = records({ 'B-2-0+1': [goodTag(OLD), UNCARRIED_TAG] });
+    expect(planUpdate(input({ recs: tagged }), { ...REQ, files: { left: true } }).steps.filter((s) => s.kind === 'lv-tag' && s.tag === UNCARRIED_TAG)).toEqual([]);
+  });
+
+  it('gc --ack: the tag goes; nothing to do for an untagged layer; an unknown layer is not found', () => {
+    const tagged = records({ 'B-2-0+1': [goodTag(OLD), UNCARRIED_TAG] });
+    expect(planAck(input({ recs: tagged }), 'B-2-0+1').steps).toEqual([expect.objectContaining({ kind: 'lv-untag', lv: 'B-2-0+1', tag: UNCARRIED_TAG })]);
+    expect(planAck(input(), 'B-2-0+1').steps).toEqual([]);
+    expect(() => planAck(input(), 'Q-1-0+1')).toThrow(/layer Q-1-0\+1 not found/);
   });
 
   it("an image whose initramfs lacks our module: the layer's dracut builds one inside it, and /boot gets that one", () => {

@@ -2,8 +2,8 @@
 // `base --remove` removes them; a pin is an LVM tag on the base.
 import { entryId } from '../bls';
 import { NotFoundError } from '../errors';
-import { findBase } from '../inventory';
-import { gcDecision, PIN_TAG, type GcDecision } from '../update/gc';
+import { findBase, findLayer } from '../inventory';
+import { gcDecision, PIN_TAG, UNCARRIED_TAG, type GcDecision } from '../update/gc';
 import { bootableStates, newestUsable } from './boot-verbs';
 import { compose, type Plan, type PlanInput } from './compose';
 import { layout } from './verbs';
@@ -42,4 +42,13 @@ export function planPin(input: PlanInput, name: string, pin: boolean): Plan {
   const has = base.lv.tags.includes(PIN_TAG);
   if (has === pin) return { steps: [], notes: [] };
   return compose(input, { vg, pre: [{ kind: pin ? 'lv-tag' : 'lv-untag', vg, lv: name, tag: PIN_TAG }] });
+}
+
+/** gc --ack LAYER: the admin saw what update did not carry from LAYER; gc may remove its base again. */
+export function planAck(input: PlanInput, name: string): Plan {
+  const { vg } = layout(input);
+  const layer = findLayer(input.inv, name);
+  if (!layer) throw new NotFoundError(`layer ${name} not found`, { hint: "see 'imgbase layout'" });
+  if (!layer.lv.tags.includes(UNCARRIED_TAG)) return { steps: [], notes: [] };
+  return compose(input, { vg, pre: [{ kind: 'lv-untag', vg, lv: name, tag: UNCARRIED_TAG }] });
 }

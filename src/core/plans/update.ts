@@ -9,6 +9,7 @@ import { compareLayerNames, layerName, parseNvr } from '../naming';
 import type { Step } from '../steps';
 import type { AccountFile } from '../update/accounts';
 import type { EtcAction } from '../update/etc-merge';
+import { UNCARRIED_TAG } from '../update/gc';
 import type { UpdateReport } from '../update/report';
 import { builtSource, type InitrdBuild } from '../update/initrd';
 import type { PackagePolicy } from '../update/packages';
@@ -22,6 +23,8 @@ export interface UpdateRequest {
   img: ImageFill;
   /** The live /etc the admin's changes are read from, and what the merge decided. */
   carry: { from: string; actions: EtcAction[]; conflicts: number };
+  /** The carry outside /etc (core/update/carry), read from the running tree; `left`: not carried (carry = warn). */
+  files?: { actions: EtcAction[]; conflicts: number; bytes: number } | { left: true };
   /** What the layer will record about its making (core/update/report), less what only the plan knows. */
   report: Omit<UpdateReport, 'base' | 'layer'>;
   accounts: Partial<Record<AccountFile, string>>;
@@ -44,6 +47,14 @@ export function updatePreflight(input: PlanInput, name: string, img: ImageFill):
   checkRoom('update', pool, img.usedBytes);
   if (!input.kernels.get(name)) throw new UsageError(`update: the image ${img.path} holds no kernel (looked in /boot and /usr/lib/modules)`);
   return { vg, pool, running };
+}
+
+/** The carry outside /etc, or the tag that keeps the running layer's base for what was not carried (gc.ts). */
+function carryFiles(input: PlanInput, layer: string, running: string, files: UpdateRequest['files']): Step[] {
+  const vg = input.inv.vg!;
+  if (!files) return [];
+  if ('left' in files) return findLayer(input.inv, running)?.lv.tags.includes(UNCARRIED_TAG) ? [] : [{ kind: 'lv-tag', vg, lv: running, tag: UNCARRIED_TAG }];
+  return files.actions.length ? [{ kind: 'carry-files', vg, lv: layer, from: '/', ...files }] : [];
 }
 
 export function planUpdate(input: PlanInput, req: UpdateRequest): Plan & { layer: string } {
@@ -72,6 +83,7 @@ export function planUpdate(input: PlanInput, req: UpdateRequest): Plan & { layer
         kind: 'carry-etc', vg, lv: layer, from: req.carry.from, actions: req.carry.actions, conflicts: req.carry.conflicts,
         report: `${JSON.stringify({ ...req.report, base: name, layer } satisfies UpdateReport, null, 1)}\n`,
       },
+      ...carryFiles(input, layer, running, req.files),
       ...(Object.keys(req.accounts).length ? [{ kind: 'write-accounts', vg, lv: layer, files: req.accounts } as Step] : []),
       // With the admin's /etc and accounts in place: the packages' conffiles and users are the admin's (confold).
       ...(pkgs && pkgs.debs.length + pkgs.rebuild.length ? [{ kind: 'install-debs', vg, lv: layer, ...pkgs } as Step] : []),

@@ -69,12 +69,8 @@ export function sameEntry(a: EtcEntry, b: EtcEntry): boolean {
   return a.kind === b.kind && a.mode === b.mode && a.uid === b.uid && a.gid === b.gid && a.content === b.content && a.xattrs === b.xattrs;
 }
 
-const isDir = (e: EtcEntry | undefined): boolean => e?.kind === 'dir';
+const isDir = (e: MergeEntry | undefined): boolean => e?.kind === 'dir';
 const parentOf = (p: string): string | null => (p.includes('/') ? p.slice(0, p.lastIndexOf('/')) : null);
-
-function describe(e: EtcEntry | undefined): string {
-  return e === undefined ? 'absent' : e.kind === 'dir' ? 'a directory' : e.kind === 'symlink' ? `a symlink to ${e.content}` : `a ${e.kind}`;
-}
 
 /**
  * The admin's changes replayed onto next. Actions are ordered so that they can run as listed: parents before
@@ -87,6 +83,38 @@ export function mergeEtc(old: Listing, admin: Listing, next: Listing, opts: { sk
     for (let q: string | null = p; q !== null; q = parentOf(q)) if (skip.has(q)) return true;
     return false;
   };
+  return mergeTrees(old, admin, next, { same: (_p, a, _ta, b) => sameEntry(a, b), skipped, target: (e) => e.content });
+}
+
+/** What mergeTrees needs of a listing's entries: whether one is a directory (kind 'dir'), a symlink, ... */
+export interface MergeEntry {
+  kind: string;
+}
+
+export interface MergeRules<E> {
+  /** Whether `a` (from tree `ta`) and `b` (from tree `tb`) are the same at `path`: no change between them. */
+  same: (path: string, a: E, ta: Tree, b: E, tb: Tree) => boolean;
+  /** Paths left out of the merge (with all below them). */
+  skipped: (path: string) => boolean;
+  /** A symlink's target, to describe a conflict. */
+  target: (e: E) => string;
+  /** A path as a conflict names its .imgnew (default: as it is). */
+  shown?: (path: string) => string;
+}
+
+export type Tree = 'old' | 'admin' | 'next';
+
+/**
+ * The three-way rules of the /etc merge for any listing (paths relative to the tree's top): the root carry of
+ * `update` (core/update/carry) uses them too, with its own entries and its own notion of "the same".
+ */
+export function mergeTrees<E extends MergeEntry>(
+  old: ReadonlyMap<string, E>, admin: ReadonlyMap<string, E>, next: ReadonlyMap<string, E>, rules: MergeRules<E>,
+): EtcMerge {
+  const { same, skipped } = rules;
+  const imgnew = (path: string): string => `${rules.shown?.(path) ?? path}${IMGNEW}`;
+  const describe = (e: E | undefined): string =>
+    e === undefined ? 'absent' : e.kind === 'dir' ? 'a directory' : e.kind === 'symlink' ? `a symlink to ${rules.target(e)}` : `a ${e.kind}`;
   const paths = [...new Set([...old.keys(), ...admin.keys()])].filter((p) => !skipped(p)).sort();
   // A path under one that the admin replaced by another kind follows its parent (handled once, at the parent).
   const replaced = new Set<string>();
@@ -107,13 +135,13 @@ export function mergeEtc(old: Listing, admin: Listing, next: Listing, opts: { sk
     const o = old.get(path);
     const a = admin.get(path);
     const n = next.get(path);
-    if (o && a && sameEntry(o, a)) continue; // untouched by the admin: next's version, whatever it is
+    if (o && a && same(path, o, 'old', a, 'admin')) continue; // untouched by the admin: next's version, whatever it is
     if (!a) {
       // Removed by the admin (o exists).
       carried.push({ path, change: 'removed' });
       if (!n) continue;
-      if (!sameEntry(o!, n) && !(isDir(o) && isDir(n))) {
-        conflicts.push({ path, kind: 'removed-by-admin', detail: `removed here, changed by the new image (kept as ${path}${IMGNEW})` });
+      if (!same(path, o!, 'old', n, 'next') && !(isDir(o) && isDir(n))) {
+        conflicts.push({ path, kind: 'removed-by-admin', detail: `removed here, changed by the new image (kept as ${imgnew(path)})` });
         aside(path);
       } else removals.push(path);
       continue;
@@ -123,14 +151,14 @@ export function mergeEtc(old: Listing, admin: Listing, next: Listing, opts: { sk
     if (kindChanged) {
       carried.push({ path, change });
       if (isDir(a) !== isDir(o)) replaced.add(path);
-      if (n && !sameEntry(a, n)) {
-        conflicts.push({ path, kind: 'kind-changed', detail: `${describe(a)} here, ${describe(o)} in the old image, ${describe(n)} in the new one (the new one kept as ${path}${IMGNEW})` });
+      if (n && !same(path, a, 'admin', n, 'next')) {
+        conflicts.push({ path, kind: 'kind-changed', detail: `${describe(a)} here, ${describe(o)} in the old image, ${describe(n)} in the new one (the new one kept as ${imgnew(path)})` });
         aside(path);
       }
       take.push(isDir(a) ? { kind: 'take-admin', path, why: change, tree: true } : { kind: 'take-admin', path, why: change });
       continue;
     }
-    if (n && sameEntry(a, n)) continue; // the new image made the same change
+    if (n && same(path, a, 'admin', n, 'next')) continue; // the new image made the same change
     carried.push({ path, change });
     if (isDir(a)) {
       // A directory's own metadata; its contents are paths of their own. Next's directory is not set aside.
@@ -138,8 +166,8 @@ export function mergeEtc(old: Listing, admin: Listing, next: Listing, opts: { sk
       continue;
     }
     if (!n && o) conflicts.push({ path, kind: 'removed-by-image', detail: 'changed here, removed by the new image (kept)' });
-    if (n && (!o || !sameEntry(o, n))) {
-      conflicts.push({ path, kind: 'both-changed', detail: `${change} here and in the new image (the new one kept as ${path}${IMGNEW})` });
+    if (n && (!o || !same(path, o, 'old', n, 'next'))) {
+      conflicts.push({ path, kind: 'both-changed', detail: `${change} here and in the new image (the new one kept as ${imgnew(path)})` });
       aside(path);
     }
     take.push({ kind: 'take-admin', path, why: change });

@@ -1,9 +1,15 @@
 // Which bases garbage collection removes (after a good update, or `imgbase gc`), pure. Kept: the newest `keep`
 // bases, pinned ones (LVM tag imgbased:pin), and the base of any layer that must stay — the running layer, the
-// default and the last good one. A removed base takes its layers with it.
+// default and the last good one — and the base of a layer whose changes an update did not carry (carry = warn) until
+// the admin acknowledges them. A removed base takes its layers with it.
 import type { Inventory } from '../inventory';
 
 export const PIN_TAG = 'imgbased:pin';
+/** On a layer whose changes outside /etc `update` did not carry (carry = warn): its base stays until acknowledged. */
+export const UNCARRIED_TAG = 'imgbased:uncarried';
+
+/** The command that acknowledges a layer's uncarried changes (and lets gc remove its base again). */
+export const ackCommand = (layer: string): string => `imgbase gc --ack ${layer}`;
 export const DEFAULT_KEEP = 2;
 
 export interface GcInput {
@@ -25,6 +31,9 @@ export function gcDecision({ inv, keep, protect }: GcInput): GcDecision {
   const why = new Map<string, string[]>(bases.map((b) => [b.name, []]));
   bases.slice(-keep).forEach((b) => why.get(b.name)!.push(`one of the newest ${keep}`));
   for (const b of bases) if (b.lv.tags.includes(PIN_TAG)) why.get(b.name)!.push('pinned');
+  for (const l of inv.layers) {
+    if (l.lv.tags.includes(UNCARRIED_TAG)) why.get(l.base)?.push(`layer ${l.name} holds changes update did not carry ('${ackCommand(l.name)}' once they are saved)`);
+  }
   for (const p of protect) {
     if (p.layer === null) continue;
     const l = inv.layers.find((x) => x.name === p.layer);

@@ -1,7 +1,9 @@
 // What an update carried, pure: recorded in the new layer (/var/lib/imgbased/update.json) by the carry step, shown
 // by `imgbase update --status` once that layer runs.
+import { carriedLine, carriedTotal, type CarriedPath } from './carry';
 import type { EtcConflict, EtcMerge } from './etc-merge';
 import { describePackages, type PackagePlan } from './packages';
+import { ackCommand } from './gc';
 
 export const UPDATE_REPORT = 'var/lib/imgbased/update.json';
 
@@ -17,6 +19,8 @@ export interface UpdateReport {
   accounts: Record<string, { kept: string[]; added: string[]; removed: string[] }>;
   /** The admin's packages: re-installed, already in the image, skipped, removed here (absent in older records). */
   packages?: PackagePlan;
+  /** The admin's changes outside /etc (core/update/carry); `left`: not carried (carry = warn), still on `from`. */
+  files?: { carried: CarriedPath[]; conflicts: EtcConflict[]; bytes: number; left?: true };
 }
 
 export function parseUpdateReport(text: string): UpdateReport | null {
@@ -42,5 +46,13 @@ export function describeReport(r: UpdateReport): string[] {
     }
   }
   if (r.packages) lines.push(...describePackages(r.packages));
+  if (r.files) lines.push(...describeFiles(r.files, r.from));
   return lines;
+}
+
+/** The carry outside /etc: each path with its size, then the total (or what was left behind, and how to let go). */
+export function describeFiles(f: NonNullable<UpdateReport['files']>, from: string): string[] {
+  const total = carriedTotal({ carried: f.carried, bytes: f.bytes, merge: { actions: [], conflicts: f.conflicts, carried: [] } });
+  if (f.left) return [`${total}, not carried (carry = warn): still on ${from}, whose base gc keeps until '${ackCommand(from)}'`, ...f.carried.map((c) => `  ${c.path}: ${c.change} here, not carried`)];
+  return [...f.carried.map(carriedLine), ...f.conflicts.map((c) => `  /${c.path}: ${c.detail}`), total];
 }
