@@ -56,7 +56,7 @@ export async function enterCommand(argv: string[], g: GlobalOpts): Promise<numbe
         if (runner === 'chroot') await checkChrootable(dir, `enter ${name}`);
         const before = await treeKernelStamp(dir);
         const cmd = command ?? defaultCommand(await executable(await inTree(dir, 'bin/bash')));
-        const { cmd: prog, args: progArgs } = enterArgv(runner, dir, name, cmd);
+        const { cmd: prog, args: progArgs } = enterArgv(runner, dir, name, cmd, process.stdin.isTTY === true);
         const env = { [ENTER_ENV]: name };
         const code = runner === 'nspawn'
           ? await runInteractive(prog, progArgs, env)

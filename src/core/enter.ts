@@ -57,11 +57,13 @@ export type Runner = 'nspawn' | 'chroot';
 
 /**
  * argv that runs `command` in the tree at dir. nspawn: --as-pid2 puts a stub init as PID 1, so ^C and a shell's
- * job control work as usual (a shell as PID 1 ignores the signals it has no handler for).
+ * job control work as usual (a shell as PID 1 ignores the signals it has no handler for). Without a terminal on
+ * stdin nspawn's console would be read-only: --console=pipe hands stdin through, as chroot does (a .deb piped in).
  */
-export function enterArgv(runner: Runner, dir: string, layer: string, command: readonly string[]): { cmd: string; args: string[] } {
+export function enterArgv(runner: Runner, dir: string, layer: string, command: readonly string[], tty = true): { cmd: string; args: string[] } {
   if (runner === 'nspawn') {
-    return { cmd: NSPAWN, args: ['--quiet', '--register=no', '--as-pid2', `--setenv=${ENTER_ENV}=${layer}`, '-D', dir, '--', ...command] };
+    const console = tty ? [] : ['--console=pipe'];
+    return { cmd: NSPAWN, args: ['--quiet', '--register=no', '--as-pid2', ...console, `--setenv=${ENTER_ENV}=${layer}`, '-D', dir, '--', ...command] };
   }
   return { cmd: 'chroot', args: [dir, ...command] };
 }

@@ -60,6 +60,10 @@ describe('enter: how the command runs', () => {
     });
     expect(enterArgv('chroot', '/run/imgbased/mnt/m1', 'L', ['ls'])).toEqual({ cmd: 'chroot', args: ['/run/imgbased/mnt/m1', 'ls'] });
   });
+  it('nspawn without a terminal on stdin: the console is a pipe, so what is piped in reaches the command', () => {
+    expect(enterArgv('nspawn', '/m', 'L', ['sh'], false).args).toEqual(['--quiet', '--register=no', '--as-pid2', '--console=pipe', '--setenv=IMGBASED_ENTER=L', '-D', '/m', '--', 'sh']);
+    expect(enterArgv('chroot', '/m', 'L', ['sh'], false)).toEqual({ cmd: 'chroot', args: ['/m', 'sh'] });
+  });
   it('--dry-run says each step; activation only for an inactive layer', () => {
     const lines = describeEnter({ vg: 'HostVG', layer: 'L', active: false, runner: 'chroot', command: ['apt-get', 'install', 'x'] });
     expect(lines).toEqual([
