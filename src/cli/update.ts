@@ -42,7 +42,7 @@ where the new image changed the same file, its version is kept beside as FILE.im
 removed. passwd, group, shadow and gshadow are merged by name. The admin's files outside /etc (/var/lib/APP, /opt,
 /srv, /root, /home, /usr/local ...) are carried by the same rules, each listed with its size, then the total; left
 out: /usr (but /usr/local), /boot, /proc /sys /dev /run /tmp /var/tmp, /var/lib/dpkg, /var/lib/apt, /var/cache,
-/var/lib/systemd, /var/log, what is below a data volume's mount point, and every file an installed package owns.
+/var/lib/systemd, /var/log, data volumes (mount point and below), and every file an installed package owns.
 In ${IMGBASED_CONF}: carry-limit = SIZE (default 1G): above it update refuses, nothing changed, and names the
 largest paths ('imgbase data --add PATH' moves a directory to a data volume); carry = yes | warn | refuse
 (default yes): refuse refuses any change outside /etc, warn updates without carrying them and gc keeps the old

@@ -4,7 +4,7 @@
 // data volumes among them, are not entered): the old base, the running layer, the new image.
 //
 // Left out, each with the reason --dry-run and the README give: what the image owns or regenerates, the kernel's and
-// the running system's trees, /etc (its own merge), what lies below a data volume's mount point (shared by every
+// the running system's trees, /etc (its own merge), a data volume's mount point and what lies below (shared by every
 // layer, never copied), and every path an installed package owns (a package's files come from the package: the
 // admin's packages are installed again, not copied).
 import type { TreeEntry } from '../diff';
@@ -16,8 +16,6 @@ import { mergeTrees, type EtcMerge, type Tree } from './etc-merge';
 export interface CarryRule {
   path: string;
   why: string | null;
-  /** Only what is below `path` (a mount point stays: the mount needs it). */
-  below?: true;
 }
 
 const IMAGE_FILES = "the image's programs and libraries";
@@ -41,7 +39,7 @@ export const CARRY_RULES: readonly CarryRule[] = [
   { path: 'var/log', why: 'logs are no state to copy (a data volume by default)' },
 ];
 
-export const DATA_VOLUME_WHY = 'below the mount point of a data volume: shared by every layer, never copied';
+export const DATA_VOLUME_WHY = 'a data volume (its mount point and below): shared by every layer, never copied; systemd makes a missing mount point';
 export const PACKAGE_WHY = 'owned by an installed package: it comes from the package, not from a copy';
 
 export interface CarryScope {
@@ -63,13 +61,13 @@ const within = (path: string, root: string): boolean => path === root || path.st
 export function carryScope(dataPaths: readonly string[], packageOwned: ReadonlySet<string>): CarryScope {
   const rules: CarryRule[] = [
     ...CARRY_RULES,
-    ...dataPaths.map((p) => p.replace(/^\/+|\/+$/g, '')).filter(Boolean).map((path): CarryRule => ({ path, why: DATA_VOLUME_WHY, below: true })),
+    ...dataPaths.map((p) => p.replace(/^\/+|\/+$/g, '')).filter(Boolean).map((path): CarryRule => ({ path, why: DATA_VOLUME_WHY })),
   ];
   // The most specific rule decides: /usr/local is carried inside a /usr that is not.
   const ruleFor = (path: string): CarryRule | undefined => {
     let best: CarryRule | undefined;
     for (const r of rules) {
-      const hit = r.below ? path.startsWith(`${r.path}/`) : within(path, r.path);
+      const hit = within(path, r.path);
       if (hit && (!best || r.path.length > best.path.length)) best = r;
     }
     return best;
