@@ -5,7 +5,7 @@
 // /dev/imgbased/root alias sysroot.mount waits for (see units.ts).
 // Every command started here costs a few hundred ms of the one vCPU under TCG, so what can be read from /sys,
 // /run/udev or the device itself is read in-process.
-import { lstat, mkdir, readdir, readFile, realpath, rmdir, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readdir, readFile, realpath, rm, rmdir, writeFile } from 'node:fs/promises';
 import { setPriority } from 'node:os';
 import {
   BOOT_STATUS_DIR, BOOT_STATUS_PATH, renderBootStatus, showValue, type BootFallback, type BootStatus, type BootTiming,
@@ -28,6 +28,8 @@ const PROBE_DIR = `${BOOT_STATUS_DIR}/probe`;
 const UDEV_DB = '/run/udev/data';
 const UDEV_CONTROL = '/run/udev/control';
 const BLIND_RETRY_MS = 10_000;
+/** dracut's hook directory in the initramfs. */
+const DRACUT_HOOKS = '/lib/dracut/hooks';
 
 export interface SelectOptions {
   cmdline?: string;
@@ -79,6 +81,7 @@ export async function selectStep(opts: SelectOptions = {}): Promise<number> {
       await atomicWrite(BOOT_STATUS_PATH, renderBootStatus(status));
       kmsg.notice(`imgbased: booting ${c.layer} (${c.reason})`);
       await publishAlias(why.kernel, c.layer);
+      await stopWaitingForRoot(cmdline);
       return 0;
     }
     unusable.set(c.layer, why.why);
@@ -141,6 +144,28 @@ export function rootDevicePath(spec: string): string | null {
   }
   if (/^block:/.test(spec)) return rootDevicePath(spec.slice('block:'.length));
   return /^\/dev\/[A-Za-z0-9_.+\/-]+$/.test(spec) && !spec.includes('..') ? spec : null;
+}
+
+/**
+ * What dracut's wait_for_dev made for the root= device (rootfs-block): the initqueue's "finished" hook, which holds
+ * the switch to the root until that device exists, and the emergency hook naming it. Relative to dracut's hook
+ * directory; '/' in the path written as dracut's str_replace writes it ('\x2f').
+ */
+export function rootWaitHooks(spec: string): string[] {
+  const path = rootDevicePath(spec);
+  if (path === null) return [];
+  const name = path.replace(/\//g, '\\x2f');
+  return [`initqueue/finished/devexists-${name}.sh`, `emergency/80-${name}.sh`];
+}
+
+/**
+ * Once a layer is chosen, / is its alias (sysroot.mount waits for that): the root= device is a safety net nobody
+ * mounts, and when it is gone (the requested layer's LV removed) dracut's wait for it would hold the boot until
+ * rd.retry runs out. So that wait is cancelled, as dracut's own cancel_wait_for_dev does.
+ */
+async function stopWaitingForRoot(cmdline: string): Promise<void> {
+  const spec = parseCmdline(cmdline).filter((a) => a.key === 'root').pop()?.value ?? '';
+  for (const hook of rootWaitHooks(spec)) await rm(`${DRACUT_HOOKS}/${hook}`, { force: true });
 }
 
 /** The end of an "unusable" console line: the next layer to try, or that the last resort decides next. */

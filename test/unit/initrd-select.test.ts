@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildInventory, parseLvsJson } from '../../src/core/inventory';
 import { bootCandidates } from '../../src/core/select';
-import { mountError, requestProblem } from '../../src/initrd/select';
+import { mountError, requestProblem, rootWaitHooks } from '../../src/initrd/select';
 
 const inv = buildInventory(parseLvsJson(readFileSync(join(__dirname, 'fixtures/lvs-imgbased-host.json'), 'utf8')));
 // layers: Image-2-0+1 < Image-13-0+1 < Image-13-0+2
@@ -46,6 +46,18 @@ describe('initrd select: request -> first layer, reason, reported fallback', () 
     const empty = buildInventory([]);
     expect(bootCandidates({ requested: 'latest', inventory: empty })).toEqual([]);
     expect(requestProblem(empty, 'Image-13-0+1')).toBe('not found in any imgbased volume group');
+  });
+});
+
+describe('rootWaitHooks: dracut\'s wait for the root= device, cancelled once a layer is chosen', () => {
+  it('the hook names dracut\'s wait_for_dev writes, / as \\x2f; nothing for what is not a device path', () => {
+    expect(rootWaitHooks('/dev/BiosVG/Image-4.0-0+1')).toEqual([
+      'initqueue/finished/devexists-\\x2fdev\\x2fBiosVG\\x2fImage-4.0-0+1.sh', 'emergency/80-\\x2fdev\\x2fBiosVG\\x2fImage-4.0-0+1.sh',
+    ]);
+    expect(rootWaitHooks('UUID=1234-abcd')[0]).toBe('initqueue/finished/devexists-\\x2fdev\\x2fdisk\\x2fby-uuid\\x2f1234-abcd.sh');
+    expect(rootWaitHooks('')).toEqual([]);
+    expect(rootWaitHooks('nfs:server:/x')).toEqual([]);
+    expect(rootWaitHooks('/dev/../etc/passwd')).toEqual([]);
   });
 });
 
