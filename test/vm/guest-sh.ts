@@ -84,3 +84,13 @@ export const MKDEB_SH = String.raw`mkdeb() {
   dpkg-deb --root-owner-group -b "$d" "/var/tmp/debs/$1_$2_all.deb" >/dev/null
 }
 `;
+
+/**
+ * `etcsum`: /etc as a listing (type, mode, owner, link target) and the content of its files. Not LVM's own backup and
+ * archive: every LVM command (an update's among them) rewrites them on the running layer.
+ */
+export const ETCSUM_SH = String.raw`etcsum() {
+  (cd /etc && find . -xdev ! -path './lvm/archive*' ! -path './lvm/backup*' -printf '%p %y %m %U:%G %l\n' | sort &&
+    find . -xdev -type f ! -path './lvm/archive*' ! -path './lvm/backup*' -print0 | sort -z | xargs -0 sha256sum)
+}
+`;

@@ -27,7 +27,7 @@ import { boot, expectDone, outFile, overlay, type BootResult } from './lab';
 import { outputDir } from './lab/paths';
 import { ensureLayeredHost } from './fixtures/layered';
 import { RECORD_SH, recorded } from './script-run';
-import { MKDEB_SH, MKIMAGE_SH, WAIT_ASSESS_SH, phasesSh } from './guest-sh';
+import { ETCSUM_SH, MKDEB_SH, MKIMAGE_SH, WAIT_ASSESS_SH, phasesSh } from './guest-sh';
 
 const VG = 'BiosVG';
 const BASE = 'Image-3.0-0';
@@ -110,7 +110,7 @@ const NEW_BASE = 'Image-4.0-0';
 const NEW_LAYER = `${NEW_BASE}+1`;
 
 const DISK = String.raw`set -u
-${RECORD_SH}${phasesSh('admin-state', 'start')}${WAIT_ASSESS_SH}${MKDEB_SH}
+${RECORD_SH}${phasesSh('admin-state', 'start')}${WAIT_ASSESS_SH}${MKDEB_SH}${ETCSUM_SH}
 # The image disk (vdc in the first run): v4, an unmounted block device.
 V4=/dev/vdb
 reboot_now() { sync; mark reboot "$PHASE"; echo b >/proc/sysrq-trigger; sleep 300; }
@@ -149,6 +149,7 @@ start)
   dpkg -P adm-x >/dev/null 2>&1
   lvmboot >"$O/lvmboot-2"
   t dry imgbase update --from $V4 --dry-run
+  etcsum >"$O/etc-before"
   t update imgbase update --from $V4
   goto after; reboot_now ;;
 after)
@@ -158,10 +159,11 @@ after)
   cat /home/alice/notes >"$O/notes-after" 2>&1
   (cd / && sha256sum var/lib/myapp/state) >"$O/state-sum-after" 2>&1
   pkgs >"$O/pkgs-after"
+  echo 'written on v4' >/home/alice/from-v4
   t ustatus imgbase update --status
   t enter-running imgbase enter ${NEW_LAYER} -- true
   mkdeb adm-extra 1.0
-  t enter imgbase enter Image-3.0-0+1 -- sh -c 'cat >/root/adm-extra.deb && dpkg -i /root/adm-extra.deb && rm /root/adm-extra.deb' </var/tmp/debs/adm-extra_1.0_all.deb
+  t enter imgbase enter ${LAYER} -- sh -c 'cat >/root/adm-extra.deb && dpkg -i /root/adm-extra.deb && rm /root/adm-extra.deb' </var/tmp/debs/adm-extra_1.0_all.deb
   pkgs >"$O/pkgs-after-enter"
   t rollback imgbase rollback
   goto back; reboot_now ;;
@@ -170,7 +172,8 @@ back)
   waitassess >/dev/null
   datasrc >"$O/data-back"
   pkgs >"$O/pkgs-back"
-  cat /home/alice/notes >"$O/notes-back" 2>&1
+  cat /home/alice/notes /home/alice/from-v4 >"$O/notes-back" 2>&1
+  etcsum >"$O/etc-back"
   journalctl --list-boots --no-pager >"$O/boots-back" 2>&1
   lvs --noheadings -o lv_name -S 'lv_tags=imgbased:data' ${VG} | xargs >"$O/data-lvs"
   t check imgbase check
@@ -311,10 +314,15 @@ describe('an installed host keeps what the admin made across an update and a rol
     expect(b.err('enter-running')).toMatch(new RegExp(`^imgbase: enter: .*${NEW_LAYER.replace(/[.+]/g, '\\$&')}.*running`));
     expect(b.rc('enter'), b.err('enter')).toBe(0);
     expect(fb('pkgs-after-enter')).not.toContain('adm-extra 1.0');
+    expect(fb('pkgs-back')).toContain('adm-extra 1.0 ii ');
+  });
+
+  it('rollback: GRUB boots the old layer again, its /etc exactly as before the update; what the new layer wrote to /home is there', () => {
     expect(b.rc('rollback'), b.err('rollback')).toBe(0);
     expect(B.markers['root-back']).toEqual([LAYER]);
-    expect(fb('pkgs-back')).toContain('adm-extra 1.0 ii ');
-    expect(fb('notes-back')).toBe('alice notes');
+    expect(fb('etc-before')).toContain('./passwd f 644 0:0');
+    expect(fb('etc-back')).toBe(fb('etc-before'));
+    expect(fb('notes-back')).toBe('alice notes\nwritten on v4');
   });
 
   it('the journal of every boot survives the update and the rollback (/var/log is shared); check is clean', () => {
