@@ -18,12 +18,7 @@ import { BASE_FSTAB, MACHINES, NVR, VERBS, type Machine } from './helpers/host';
 import { planInput, tempDirs } from './helpers/plan-fixtures';
 
 // withMounted makes its mount points under core/paths' MOUNT_DIR (/run/imgbased/mnt): a temporary one here.
-vi.mock('../../src/core/paths', async (importOriginal) => {
-  const { mkdtempSync } = await import('node:fs');
-  const { tmpdir } = await import('node:os');
-  const { join: joinPath } = await import('node:path');
-  return { ...(await importOriginal<typeof import('../../src/core/paths')>()), MOUNT_DIR: mkdtempSync(joinPath(tmpdir(), 'imgbased-mnt-')) };
-});
+vi.mock('../../src/core/paths', (orig) => import('./helpers/temp-mount').then((m) => m.tempMountDir(orig)));
 
 const tmp = tempDirs();
 afterEach(() => useSpawner(spawnExeca));

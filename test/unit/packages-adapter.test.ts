@@ -14,12 +14,7 @@ import { spawnExeca } from '../../src/adapters/spawn-execa';
 import type { SpawnRequest } from '../../src/adapters/spawn';
 import { tempDirs } from './helpers/plan-fixtures';
 
-vi.mock('../../src/core/paths', async (importOriginal) => {
-  const { mkdtempSync } = await import('node:fs');
-  const { tmpdir } = await import('node:os');
-  const { join: joinPath } = await import('node:path');
-  return { ...(await importOriginal<typeof import('../../src/core/paths')>()), MOUNT_DIR: mkdtempSync(joinPath(tmpdir(), 'imgbased-mnt-')) };
-});
+vi.mock('../../src/core/paths', (orig) => import('./helpers/temp-mount').then((m) => m.tempMountDir(orig)));
 
 const tmp = tempDirs();
 afterEach(() => useSpawner(spawnExeca));
