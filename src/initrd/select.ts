@@ -21,6 +21,7 @@ import { run } from '../adapters/exec';
 import { bootFsck, pathExists, quickFsType } from '../adapters/fs';
 import { log, setDebug } from '../adapters/log';
 import { activateLv, deactivateLv, readLvRecords } from '../adapters/lvm';
+import { deviceUnitName, parseJobs } from '../core/systemd-units';
 import { rootMarkerPath } from './units';
 import { console as kmsg } from './sys';
 
@@ -160,12 +161,22 @@ export function rootWaitHooks(spec: string): string[] {
 
 /**
  * Once a layer is chosen, / is its alias (sysroot.mount waits for that): the root= device is a safety net nobody
- * mounts, and when it is gone (the requested layer's LV removed) dracut's wait for it would hold the boot until
- * rd.retry runs out. So that wait is cancelled, as dracut's own cancel_wait_for_dev does.
+ * mounts, and when it is gone (the requested layer's LV removed) dracut's waits for it would hold the boot for
+ * ever (rd.timeout is unset by default). So both are cancelled: the initqueue hook, as dracut's own
+ * cancel_wait_for_dev does, and the start job its rootfs generator queued for the device unit.
  */
 async function stopWaitingForRoot(cmdline: string): Promise<void> {
   const spec = parseCmdline(cmdline).filter((a) => a.key === 'root').pop()?.value ?? '';
   for (const hook of rootWaitHooks(spec)) await rm(`${DRACUT_HOOKS}/${hook}`, { force: true });
+  const path = rootDevicePath(spec);
+  if (path === null) return;
+  const unit = deviceUnitName(path);
+  const listed = await run('systemctl', ['list-jobs', '--no-legend', '--no-pager'], { allowFail: true });
+  const ids = parseJobs(listed.stdout).filter((j) => j.unit === unit && j.type === 'start').map((j) => String(j.id));
+  if (ids.length === 0) return;
+  const cancelled = await run('systemctl', ['cancel', ...ids], { allowFail: true });
+  if (cancelled.exitCode !== 0) log.debug(`systemctl cancel ${ids.join(' ')}: ${cancelled.stderr.trim()}`);
+  else log.debug(`cancelled the wait for ${unit}`);
 }
 
 /** The end of an "unusable" console line: the next layer to try, or that the last resort decides next. */

@@ -122,8 +122,21 @@ export function failure(result: BootResult, what: string): Error {
     : `guest ran ${result.durationS.toFixed(0)}s, script rc=${result.rc ?? 'none'}, qemu exit ${result.qemuExitCode}`;
   const stderr = result.qemuStderr.trim() ? `\nqemu stderr: ${result.qemuStderr.trim().slice(-2000)}` : '';
   return new Error(
-    `[lab ${result.name}] ${what}; ${state}. Full log: ${result.logFile}${stderr}\n--- last 40 serial lines ---\n${tail(result.log, 40)}\n---`,
+    `[lab ${result.name}] ${what}; ${state}. Full log: ${result.logFile}${stderr}\n` +
+    `--- where it was, and kernel warnings ---\n${landmarks(result.log)}\n` +
+    `--- last 40 serial lines ---\n${tail(result.log, 40)}\n---`,
   );
+}
+
+/**
+ * The script's last markers and the kernel's own complaints (hung tasks, I/O errors, a full thin pool): a guest
+ * that hangs repeats one line until it is killed, so the tail alone rarely says where or why.
+ */
+function landmarks(log: string): string {
+  const lines = log.split('\n');
+  const marks = lines.filter((l) => l.startsWith('@@LAB ')).slice(-6);
+  const kernel = lines.filter((l) => /blocked for more than|I\/O error|out of data space|No space left|Call Trace|BUG:|Oops/.test(l)).slice(0, 12);
+  return [...marks, ...kernel].join('\n');
 }
 
 /** The script finished with "@@LAB done 0" (else throws with the serial tail). Returns the result for chaining. */
