@@ -306,9 +306,10 @@ describe('an installed host keeps what the admin made across an update and a rol
     expect(fb('notes-after')).toBe('alice notes');
     expect(fb('state-sum-after')).toBe(fb('state-sum').replace('/var/lib/myapp/state', 'var/lib/myapp/state'));
     expect(b.out('update')).toMatch(/var\/lib\/myapp/);
-    const pk = (phase: string): string[] => fb(`pkgs-${phase}`).split('\n').filter((l) => !l.startsWith('dpkg-query:'));
-    expect(pk('start')).toEqual(['adm-app 1.0 ii ', 'adm-lib 1.0 ii ', 'imgtest-up 2.0 ii ']);
-    expect(pk('after')).toEqual(['adm-app 1.0 ii ', 'adm-extra 1.0 ii ', 'adm-lib 1.0 ii ', 'imgtest-up 2.0 ii ', 'imgtest-v2 1.0 ii ']);
+    const pk = (phase: string): string[] => fb(`pkgs-${phase}`).split('\n')
+      .filter((l) => !l.startsWith('dpkg-query:')).map((l) => l.trimEnd());
+    expect(pk('start')).toEqual(['adm-app 1.0 ii', 'adm-lib 1.0 ii', 'imgtest-up 2.0 ii']);
+    expect(pk('after')).toEqual(['adm-app 1.0 ii', 'adm-extra 1.0 ii', 'adm-lib 1.0 ii', 'imgtest-up 2.0 ii', 'imgtest-v2 1.0 ii']);
   });
 
   it('enter: in the staged layer before its first boot it installs a package, which that boot has; refused for the running layer', () => {
@@ -318,7 +319,7 @@ describe('an installed host keeps what the admin made across an update and a rol
     expect(fb('pkgs-after')).toContain('adm-extra 1.0 ii ');
     expect(b.rc('enter-running')).toBe(4);
     expect(b.err('enter-running')).toBe(`imgbase: enter: ${NEW_LAYER} is the running layer; run the command directly\n`);
-    expect(fb('pkgs-back')).not.toContain('adm-extra 1.0 ii ');
+    expect(fb('pkgs-back')).not.toContain('adm-extra 1.0');
   });
 
   it('rollback: GRUB boots the old layer again, its /etc exactly as before the update; what the new layer wrote to /home is there', () => {
