@@ -17,10 +17,10 @@ depends() {
 
 install() {
     # dracut strips every *executable* it installs, and strip breaks a Node single executable (segfault).
-    # So install it with its libraries resolved now and mode 0644; imgbased-generator restores 0755 at boot.
+    # So install it with its libraries resolved now and mode 0644; imgbased-select.service restores 0755 at boot.
     DRACUT_RESOLVE_DEPS=1 inst_binary "$(find_binary imgbase)" /usr/sbin/imgbase
     chmod 0644 "$initdir/usr/sbin/imgbase"
-    inst_multiple lvm blkid mount umount
+    inst_multiple lvm blkid mount umount chmod
     inst_simple "$moddir/90-imgbased-root.rules" "${udevdir}/rules.d/90-imgbased-root.rules"
     inst_script "$moddir/imgbased-generator" "$systemdutildir/system-generators/imgbased-generator"
     inst_simple "$moddir/imgbased-select.service" "$systemdsystemunitdir/imgbased-select.service"
