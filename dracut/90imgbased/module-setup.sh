@@ -16,13 +16,24 @@ depends() {
 }
 
 install() {
+    local bin loader unit
+    bin=$(find_binary imgbase)
     # dracut strips every *executable* it installs, and strip breaks a Node single executable (segfault).
-    # So install it with its libraries resolved now and mode 0644; imgbased-generator restores 0755 at boot.
-    DRACUT_RESOLVE_DEPS=1 inst_binary "$(find_binary imgbase)" /usr/sbin/imgbase
+    # So install it with its libraries resolved now and mode 0644; its dynamic loader runs it at boot (see the unit).
+    DRACUT_RESOLVE_DEPS=1 inst_binary "$bin" /usr/sbin/imgbase
     chmod 0644 "$initdir/usr/sbin/imgbase"
+    # The loader the binary names (PT_INTERP): ldd prints it as the one absolute path without "=>";
+    # inst_binary installed it at that path.
+    loader=$(LC_ALL=C ldd "$bin" | sed -n 's,^[[:space:]]*\(/[^[:space:]]*\)[[:space:]]*(0x.*,\1,p' | tail -n 1)
+    if [ -z "$loader" ] || [ ! -e "$initdir$loader" ]; then
+        derror "imgbased: no dynamic loader found for $bin (ldd)"
+        return 1
+    fi
     inst_multiple lvm blkid mount umount
     inst_simple "$moddir/90-imgbased-root.rules" "${udevdir}/rules.d/90-imgbased-root.rules"
     inst_script "$moddir/imgbased-generator" "$systemdutildir/system-generators/imgbased-generator"
-    inst_simple "$moddir/imgbased-select.service" "$systemdsystemunitdir/imgbased-select.service"
-    chmod 0644 "$initdir$systemdsystemunitdir/imgbased-select.service" "$initdir${udevdir}/rules.d/90-imgbased-root.rules"
+    unit="$initdir$systemdsystemunitdir/imgbased-select.service"
+    mkdir -p "${unit%/*}"
+    sed "s|@LOADER@|$loader|" "$moddir/imgbased-select.service" > "$unit"
+    chmod 0644 "$unit" "$initdir${udevdir}/rules.d/90-imgbased-root.rules"
 }

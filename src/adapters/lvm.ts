@@ -1,18 +1,29 @@
 // Thin wrapper over the lvm2 tools. Every call is one argv array; the inventory is read with exactly one `lvs`.
-import { LVS_FIELDS, parseLvsJson, type LvRecord } from '../core/inventory';
+import { ImgbasedError } from '../core/errors';
+import { LVS_FIELDS, lvmJsonLogErrors, parseLvsJson, type LvRecord } from '../core/inventory';
 import { run } from './exec';
 
+/**
+ * A reporting command with JSON output. Newer lvm (2.03.31) reports its errors in the JSON's command log, not on
+ * stderr, so a failure names them from there (else the message would be the report's closing brace).
+ */
+async function lvmJson(args: string[]): Promise<string> {
+  const r = await run('lvm', args, { allowFail: true });
+  if (r.exitCode === 0) return r.stdout;
+  const why = [...lvmJsonLogErrors(r.stdout), ...r.stderr.split('\n').map((l) => l.trim()).filter(Boolean).slice(-1)];
+  throw new ImgbasedError(`lvm ${args[0]} failed: ${why.join('; ') || `exit ${r.exitCode}`}`);
+}
+
 export async function readLvRecords(): Promise<LvRecord[]> {
-  const r = await run('lvm', [
-    'lvs', '--reportformat', 'json', '--units', 'b', '--nosuffix', '-a', '-o', LVS_FIELDS.join(','),
-  ]);
-  return parseLvsJson(r.stdout);
+  return parseLvsJson(
+    await lvmJson(['lvs', '--reportformat', 'json', '--units', 'b', '--nosuffix', '-a', '-o', LVS_FIELDS.join(',')]),
+  );
 }
 
 /** The rows of one plain lvm report (pvs, lvs or vgs) with the named fields, each field as lvm prints it. */
 export async function lvmReport(cmd: 'pvs' | 'lvs' | 'vgs', fields: readonly string[]): Promise<Array<Record<string, string>>> {
-  const r = await run('lvm', [cmd, '--reportformat', 'json', '-o', fields.join(',')]);
-  const report = (JSON.parse(r.stdout) as { report: Array<Record<string, Array<Record<string, string>>>> }).report[0];
+  const stdout = await lvmJson([cmd, '--reportformat', 'json', '-o', fields.join(',')]);
+  const report = (JSON.parse(stdout) as { report: Array<Record<string, Array<Record<string, string>>>> }).report[0];
   return report?.[cmd.slice(0, -1)] ?? [];
 }
 

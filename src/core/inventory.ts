@@ -158,7 +158,8 @@ function toRecord(row: Row): LvRecord {
 }
 
 /**
- * Parse `lvs --reportformat json` output: {"report":[{"lv":[{...}]}]}. Hidden LVs ("[pool_tdata]",
+ * Parse `lvs --reportformat json` output: {"report":[{"lv":[{...}]}]}, with lvm >= 2.03.2x also a "log" array
+ * beside "report" (the command log, see lvmJsonLogErrors; nothing in it is an LV). Hidden LVs ("[pool_tdata]",
  * "[lvol0_pmspare]") are dropped: they are LVM internals, never bases or layers.
  */
 export function parseLvsJson(text: string): LvRecord[] {
@@ -182,6 +183,27 @@ export function parseLvsJson(text: string): LvRecord[] {
     }
   }
   return out;
+}
+
+/**
+ * The error messages of lvm's command log in JSON output. lvm >= 2.03.2x (Debian 13: 2.03.31) turns
+ * log/report_command_log on by default for --reportformat json: a "log" array comes beside "report", and a failing
+ * reporting command puts its errors there instead of on stderr. Output without one (lvm 2.03.16) yields none.
+ */
+export function lvmJsonLogErrors(text: string): string[] {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch {
+    return [];
+  }
+  const entries = (doc as { log?: unknown } | null)?.log;
+  if (!Array.isArray(entries)) return [];
+  return entries.flatMap((e) => {
+    const o = (e ?? {}) as Record<string, unknown>;
+    const msg = typeof o.log_message === 'string' ? o.log_message.trim() : '';
+    return o.log_type === 'error' && msg ? [msg] : [];
+  });
 }
 
 const has = (r: LvRecord, tag: string): boolean => r.tags.includes(tag);

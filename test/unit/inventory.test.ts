@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { ImgbasedError } from '../../src/core/errors';
 import {
-  LVS_FIELDS, TAGS, baseOfLayer, buildInventory, findBase, findLayer, latestBase, latestLayer, nextLayerName, parseLvsJson,
+  LVS_FIELDS, TAGS, baseOfLayer, buildInventory, findBase, findLayer, latestBase, latestLayer, lvmJsonLogErrors, nextLayerName,
+  parseLvsJson,
 } from '../../src/core/inventory';
 import type { Inventory, LvRecord } from '../../src/core/inventory';
 
@@ -247,8 +248,33 @@ describe('parseLvsJson: other lvm output shapes', () => {
   });
 });
 
-describe('recorded in the VM lab (lvm 2.03.16, fixtures/record-lvs.sh)', () => {
-  test.each(['lvs-recorded-lab.json', 'lvs-recorded-lab-numeric.json'])('%s', (file) => {
+describe('parseLvsJson: the command log beside the report (lvm 2.03.31, Debian 13)', () => {
+  const row = { lv_name: 'B-1-0+1', vg_name: 'VG', lv_attr: 'Vwi-a-tz-k', lv_tags: 'imgbased:layer' };
+  const errorEntry = {
+    log_seq_num: '1', log_type: 'error', log_context: 'processing', log_object_type: 'vg', log_object_name: 'NoVG',
+    log_object_id: '', log_object_group: '', log_object_group_id: '', log_message: 'Volume group "NoVG" not found',
+    log_errno: '-1', log_ret_code: '5',
+  };
+  test('both shapes give the same records', () => {
+    const without = JSON.stringify({ report: [{ lv: [row] }] });
+    const withLog = JSON.stringify({ report: [{ lv: [row] }], log: [] });
+    expect(parseLvsJson(withLog)).toEqual(parseLvsJson(without));
+    expect(parseLvsJson(withLog)[0]).toMatchObject({ name: 'B-1-0+1', tags: ['imgbased:layer'], skipActivation: true });
+  });
+  test("the log's error messages name a failure; other entries and old output name none", () => {
+    const status = { ...errorEntry, log_type: 'status', log_message: 'Processing VG' };
+    expect(lvmJsonLogErrors(JSON.stringify({ report: [{ lv: [] }], log: [status, errorEntry] }))).toEqual(['Volume group "NoVG" not found']);
+    expect(lvmJsonLogErrors(JSON.stringify({ report: [{ lv: [row] }] }))).toEqual([]);
+    expect(lvmJsonLogErrors('  WARNING: not JSON')).toEqual([]);
+    expect(lvmJsonLogErrors(fixture('lvs-recorded-lab-trixie.json'))).toEqual([]);
+  });
+});
+
+describe('recorded in the VM lab (lvm 2.03.16 and 2.03.31, fixtures/record-lvs.sh)', () => {
+  test.each([
+    'lvs-recorded-lab.json', 'lvs-recorded-lab-numeric.json',
+    'lvs-recorded-lab-trixie.json', 'lvs-recorded-lab-trixie-numeric.json', 'lvs-recorded-lab-trixie-std.json',
+  ])('%s', (file) => {
     const recs = parseLvsJson(fixture(file));
     const i = buildInventory(recs);
     expect(i.vg).toBe('HostVG');

@@ -7,6 +7,7 @@ import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { inChroot, safeRm } from './lab/chroot.js';
 import { ensureImage, unpackImage } from './lab/image.js';
+import { releaseFromEnv } from './lab/release.js';
 import { repoRoot } from './lab/paths.js';
 import { INITRD_DRIVERS } from './lab/project.js';
 import { boot, ensureLab, expectDone, expectMarker } from './lab/index.js';
@@ -19,7 +20,7 @@ import { layeredOverlay } from './initrd-helpers.js';
  * for the other. Host-side (seconds, not the minutes dracut takes under TCG).
  */
 async function initramfsSizes(cache: string): Promise<{ withModule: number; withoutModule: number; compress: string }> {
-  const img = await ensureImage(cache, (l) => process.stderr.write(`${l}\n`));
+  const img = await ensureImage(cache, releaseFromEnv(), (l) => process.stderr.write(`${l}\n`));
   const tree = path.join(repoRoot(), 'test-output', 'bench-initrd-tree');
   try {
     await unpackImage(img, tree);

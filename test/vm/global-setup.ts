@@ -2,6 +2,7 @@
 // (inject('lab') in a test; also <repo>/test-output/lab.json). Throws, never skips, when the lab cannot run.
 import type { TestProject } from 'vitest/node';
 import { ensureLab, type Lab } from './lab/index.js';
+import { releaseFromEnv } from './lab/release.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -10,7 +11,10 @@ declare module 'vitest' {
 }
 
 export default async function setup(project: TestProject): Promise<void> {
-  const lab = await ensureLab();
-  process.stderr.write(`lab: ready in ${lab.setupSeconds.toFixed(1)}s (cache ${lab.cacheDir}, project ${lab.keys.project})\n`);
+  // IMGBASED_LAB_RELEASE=trixie (or 13) runs the VM tests on Debian 13 guests; bookworm by default.
+  const lab = await ensureLab(undefined, { release: releaseFromEnv() });
+  process.stderr.write(
+    `lab: ${lab.release} ready in ${lab.setupSeconds.toFixed(1)}s (cache ${lab.cacheDir}, project ${lab.keys.project})\n`,
+  );
   project.provide('lab', lab);
 }

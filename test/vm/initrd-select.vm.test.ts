@@ -3,7 +3,7 @@
 // before with the module installed. Boots are chained on one overlay of the shared layered host. The last boot also
 // shows (issue 4) that dracut strips every executable it installs and binutils is installed in the guest, yet the
 // imgbase binary inside the project initramfs is byte-identical to the installed one (module-setup.sh installs it
-// 0644 with its libraries resolved; the generator makes it executable at boot).
+// 0644 with its libraries resolved; the select service runs it through its dynamic loader).
 import { describe, expect, inject, test } from 'vitest';
 import { expectMarker, type BootResult } from './lab/index.js';
 import { MIDDLE, NEWEST, OLDEST, STRIP_PROOF, VG } from './initrd-fixture.js';

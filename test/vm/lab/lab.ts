@@ -1,16 +1,19 @@
 // ensureLab(): image -> provisioned host disk -> project disk, each cached by content key, under one lock.
 import { execa } from 'execa';
-import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { withLock, writeJsonAtomic } from './cache.js';
+import { readJson, withLock, writeJsonAtomic } from './cache.js';
 import { safeRm } from './chroot.js';
 import { ensureImage, type ImageEntry } from './image.js';
 import { cacheDir, repoRoot } from './paths.js';
 import { ensureHost, HOST_APPEND } from './provision.js';
 import { ensureProject } from './project.js';
+import { DEFAULT_RELEASE, type Release, releaseFromEnv } from './release.js';
 
 export interface Lab {
   cacheDir: string;
+  /** Debian release of every guest disk of this lab. */
+  release: Release;
   /** Kernel + generic lab initramfs (lvm, virtio) of the provisioned host, for direct boots of hostDisk. */
   kernel: string;
   initrd: string;
@@ -47,10 +50,25 @@ export async function checkPrerequisites(): Promise<void> {
     );
 }
 
-/** Keep the newest `keep` entries of a kind (other checkouts may share the cache); older ones go. */
-function prune(cache: string, kind: string, keep: number, inUse: string): void {
+/** The release a cache entry was built for (entries from before releases were recorded are bookworm's). */
+function entryRelease(dir: string): string {
+  const meta = path.join(dir, 'meta.json');
+  if (!existsSync(meta)) return DEFAULT_RELEASE;
+  try {
+    return readJson<{ release?: string }>(meta).release ?? DEFAULT_RELEASE;
+  } catch {
+    return DEFAULT_RELEASE;
+  }
+}
+
+/**
+ * Keep the newest `keep` entries of a kind and release (other checkouts, and labs of the other release, may share
+ * the cache); older ones go.
+ */
+function prune(cache: string, kind: string, keep: number, inUse: string, release: Release): void {
   const entries = readdirSync(cache)
     .filter((n) => new RegExp(`^${kind}-[0-9a-f]{16}$`).test(n) && n !== inUse)
+    .filter((n) => entryRelease(path.join(cache, n)) === release)
     .map((n) => ({ n, t: statSync(path.join(cache, n)).mtimeMs }))
     .sort((a, b) => b.t - a.t);
   for (const e of entries.slice(Math.max(0, keep - 1))) rmSync(path.join(cache, e.n), { recursive: true, force: true });
@@ -72,7 +90,12 @@ async function removeStale(cache: string): Promise<void> {
   }
 }
 
-export async function ensureLab(log: (s: string) => void = (s) => process.stderr.write(`${s}\n`)): Promise<Lab> {
+/** `release` defaults to $IMGBASED_LAB_RELEASE (see release.ts), else bookworm. */
+export async function ensureLab(
+  log: (s: string) => void = (s) => process.stderr.write(`${s}\n`),
+  opts: { release?: Release } = {},
+): Promise<Lab> {
+  const release = opts.release ?? releaseFromEnv();
   const t0 = Date.now();
   await checkPrerequisites();
   const cache = cacheDir();
@@ -81,14 +104,15 @@ export async function ensureLab(log: (s: string) => void = (s) => process.stderr
     await removeStale(cache);
     const fresh = path.join(cache, `tree-${process.pid}`);
     try {
-      const img = await ensureImage(cache, log, fresh);
+      const img = await ensureImage(cache, release, log, fresh);
       const host = await ensureHost(cache, img, log, fresh);
       const proj = await ensureProject(cache, img, host, log);
-      prune(cache, 'project', 6, `project-${proj.key}`);
-      prune(cache, 'host', 2, `host-${host.key}`);
-      prune(cache, 'image', 2, `image-${img.key}`);
+      prune(cache, 'project', 6, `project-${proj.key}`, release);
+      prune(cache, 'host', 2, `host-${host.key}`, release);
+      prune(cache, 'image', 2, `image-${img.key}`, release);
       const lab: Lab = {
         cacheDir: cache,
+        release,
         kernel: host.kernel,
         initrd: host.initrd,
         kver: host.kver,

@@ -115,6 +115,7 @@ export async function ensureProject(cache: string, img: ImageEntry, host: HostEn
     renameSync(path.join(r.outDir, 'initrd.img'), path.join(tmp, 'initrd.img'));
     rmSync(path.dirname(r.outDir), { recursive: true, force: true }); // the share (big copies); serial.log stays
     writeJsonAtomic(path.join(tmp, 'meta.json'), {
+      release: img.release,
       host: host.key,
       initrdFrom: r.markers['initrd-from']?.[0] ?? null,
       dracutSeconds: r.markers['dracut-seconds']?.[0] ?? null,

@@ -80,6 +80,7 @@ export async function ensureHost(cache: string, img: ImageEntry, log: (s: string
     rmSync(path.dirname(r.outDir), { recursive: true, force: true }); // the share (big copies); serial.log stays
     writeJsonAtomic(path.join(tmp, 'meta.json'), {
       kver,
+      release: img.release,
       image: img.key,
       grubLinux: r.markers['grub-linux']?.[0] ?? null,
       provisionSeconds: r.durationS,
