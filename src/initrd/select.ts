@@ -117,7 +117,7 @@ const ROOT_WAIT_S = 30;
  */
 async function lastResort(cmdline: string, unusable: ReadonlySet<string>, vg: string | null):
   Promise<{ spec: string; device: string | null; kernel: string | null; why: string }> {
-  const spec = parseCmdline(cmdline).filter((a) => a.key === 'root').pop()?.value ?? '';
+  const spec = rootSpec(cmdline);
   if (spec === '') return { spec, device: null, kernel: null, why: 'no root= to fall back to' };
   const path = rootDevicePath(spec);
   if (path === null) return { spec, device: null, kernel: null, why: `root=${showValue(spec)} is not a device this fallback understands` };
@@ -134,6 +134,11 @@ async function lastResort(cmdline: string, unusable: ReadonlySet<string>, vg: st
   const why = await checkFilesystem(real, rootInit(cmdline));
   if (why !== null) return { spec, device: path, kernel: null, why: `root=${showValue(spec)} unusable too: ${why}` };
   return { spec, device: path, kernel: real.slice('/dev/'.length), why: '' };
+}
+
+/** The root= value the kernel uses: the last one given ('' when none). */
+function rootSpec(cmdline: string): string {
+  return parseCmdline(cmdline).filter((a) => a.key === 'root').pop()?.value ?? '';
 }
 
 /** /dev path of a root= value, or null for what a fallback cannot resolve (nfs, live images, ...). */
@@ -166,7 +171,7 @@ export function rootWaitHooks(spec: string): string[] {
  * cancel_wait_for_dev does, and the start job its rootfs generator queued for the device unit.
  */
 async function stopWaitingForRoot(cmdline: string): Promise<void> {
-  const spec = parseCmdline(cmdline).filter((a) => a.key === 'root').pop()?.value ?? '';
+  const spec = rootSpec(cmdline);
   for (const hook of rootWaitHooks(spec)) await rm(`${DRACUT_HOOKS}/${hook}`, { force: true });
   const path = rootDevicePath(spec);
   if (path === null) return;
