@@ -95,8 +95,9 @@ export interface EtcApplyNote {
 export async function applyEtc(actions: readonly EtcAction[], adminRoot: string, nextRoot: string): Promise<EtcApplyNote[]> {
   const notes: EtcApplyNote[] = [];
   for (const a of actions) {
-    const target = join(nextRoot, a.path);
-    if (!(await parentsAreDirs(nextRoot, a.path))) {
+    const dest = a.kind === 'take-admin' && a.into !== undefined ? a.into : a.path;
+    const target = join(nextRoot, dest);
+    if (!(await parentsAreDirs(nextRoot, dest))) {
       notes.push({ path: a.path, note: 'not carried: a directory above it is a symlink or a file in the new image' });
       continue;
     }
@@ -114,7 +115,7 @@ export async function applyEtc(actions: readonly EtcAction[], adminRoot: string,
       await rm(`${target}${IMGNEW}`, { recursive: true, force: true });
       await rename(target, `${target}${IMGNEW}`);
     } else {
-      await makeParents(adminRoot, nextRoot, a.path);
+      await makeParents(adminRoot, nextRoot, dest);
       const src = join(adminRoot, a.path);
       const s = await lstat(src);
       if (s.isDirectory() && !a.tree) {

@@ -123,10 +123,14 @@ export async function growFs(dev: string): Promise<void> {
 }
 
 /** The base name an image tree gives itself (os-release: IMAGE_ID/ID and IMAGE_VERSION/VERSION_ID), unless given. */
+/** A tree's os-release text (etc/os-release, else usr/lib/os-release; '' when it has neither), read inside the tree. */
+export async function osReleaseOfTree(dir: string): Promise<string> {
+  return (await readFile(await inTree(dir, 'etc/os-release'), 'utf8').catch(() => null)) ?? (await readFile(await inTree(dir, 'usr/lib/os-release'), 'utf8').catch(() => ''));
+}
+
 export async function baseNameOfTree(dir: string, given: string | undefined, verb: string): Promise<string> {
   if (given !== undefined) return given;
-  const osRelease = (await readFile(await inTree(dir, 'etc/os-release'), 'utf8').catch(() => null)) ?? (await readFile(await inTree(dir, 'usr/lib/os-release'), 'utf8').catch(() => ''));
-  const n = baseNameFromOsRelease(osRelease);
+  const n = baseNameFromOsRelease(await osReleaseOfTree(dir));
   if ('error' in n) throw new UsageError(`${verb}: ${n.error}`);
   return n.name;
 }

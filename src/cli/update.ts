@@ -16,7 +16,8 @@ import { compareLayerNames, validateBaseName } from '../core/naming';
 import { listEtc, readAccountFiles } from '../adapters/etc-tree';
 import { pathExists, withLvReadOnly, withMounted } from '../adapters/fs';
 import { initrdNeed } from '../adapters/initrd';
-import { baseNameOfTree, withImage, type ImageInfo } from '../adapters/image';
+import { baseNameOfTree, osReleaseOfTree, withImage, type ImageInfo } from '../adapters/image';
+import { releaseDowngrade } from '../core/update/release';
 import { treeKernelSource } from '../adapters/kernel';
 import { withLock } from '../adapters/lock';
 import { log } from '../adapters/log';
@@ -64,6 +65,8 @@ async function readImage(vg: string, dir: string, name: string | undefined): Pro
   name: string; etc: Awaited<ReturnType<typeof listEtc>>; accounts: Record<AccountFile, string>;
   kernel: Awaited<ReturnType<typeof treeKernelSource>>; initrd: InitrdBuild | undefined; installed: Map<string, Package>;
 }> {
+  const downgrade = releaseDowngrade(await osReleaseOfTree('/'), await osReleaseOfTree(dir));
+  if (downgrade) throw new ImgbasedError(downgrade, { hint: "to run the older release, keep its layer, or make a clean one: 'imgbase base --add NVR --from IMAGE', then 'imgbase layer --add NVR'" });
   const base = await baseNameOfTree(dir, name, 'update');
   const kernel = await treeKernelSource(vg, base, dir);
   const etc = await realDirIn(dir, 'etc', 'update: the image');

@@ -1,7 +1,7 @@
 // The /etc three-way merge of `imgbase update` (core/update/etc-merge), pure: the admin's changes (running layer vs
 // its base) replayed onto the new image's /etc, the admin winning, the new image's version kept as .imgnew.
 import { describe, expect, it } from 'vitest';
-import { mergeEtc, sameEntry, type EtcEntry, type Listing } from '../../src/core/update/etc-merge';
+import { linkPath, mergeEtc, sameEntry, type EtcEntry, type Listing } from '../../src/core/update/etc-merge';
 
 const file = (content: string, extra: Partial<EtcEntry> = {}): EtcEntry => ({ kind: 'file', mode: 0o644, uid: 0, gid: 0, content, xattrs: '', ...extra });
 const dir = (extra: Partial<EtcEntry> = {}): EtcEntry => ({ kind: 'dir', mode: 0o755, uid: 0, gid: 0, content: '', xattrs: '', ...extra });
@@ -150,5 +150,41 @@ describe('mergeEtc', () => {
     const admin = tree({ ...OLD, 'ld.so.cache': file('old libs'), passwd: file('root:x:0:0'), shadow: file('root:!:1') });
     expect(mergeEtc(tree(OLD), admin, tree(OLD)).actions).toEqual([]);
     expect(mergeEtc(tree(OLD), admin, tree(OLD), { skip: [] }).actions.map((a) => a.path)).toEqual(['ld.so.cache', 'passwd', 'shadow']);
+  });
+
+  it('a file the new image made a symlink (Debian 13\'s default/locale -> ../locale.conf): the symlink stays, the admin\'s version lands where it points', () => {
+    const next = tree({ ...OLD, default: dir(), 'default/locale': link('../locale.conf') });
+    const old = tree({ ...OLD, default: dir() });
+    // Added here (Debian 12 ships no default/locale) and changed from a file of the old image: both followed.
+    for (const [o, why] of [[old, 'added'], [tree({ ...OLD, default: dir(), 'default/locale': file('LANG=C') }), 'modified']] as const) {
+      const admin = tree({ ...OLD, default: dir(), 'default/locale': file('LANG=C.UTF-8') });
+      const m = mergeEtc(o, admin, next);
+      expect(m.actions).toEqual([{ kind: 'take-admin', path: 'default/locale', why, into: 'locale.conf' }]);
+      expect(m.conflicts).toEqual([{
+        path: 'default/locale', kind: 'became-symlink',
+        detail: `${why} here, a symlink to ../locale.conf in the new image: the symlink kept, this version written to locale.conf`,
+      }]);
+      expect(m.carried).toEqual([{ path: 'default/locale', change: why }]);
+    }
+  });
+
+  it('a new symlink is not followed when the admin also changed its target, it leads out of /etc, or at a directory', () => {
+    const old = tree({ ...OLD, default: dir() });
+    const admin = { ...OLD, default: dir(), 'default/locale': file('LANG=C.UTF-8') };
+    const both = mergeEtc(old, tree({ ...admin, 'locale.conf': file('LANG=de_DE') }), tree({ ...OLD, default: dir(), 'default/locale': link('../locale.conf') }));
+    expect(both.conflicts.map((c) => c.kind)).toEqual(['both-changed']);
+    for (const target of ['/usr/share/locale.conf', '../../locale.conf', '../ssh']) {
+      const m = mergeEtc(old, tree(admin), tree({ ...OLD, default: dir(), 'default/locale': link(target) }));
+      expect(m.conflicts.map((c) => c.kind)).toEqual(['both-changed']);
+    }
+  });
+
+  it('linkPath reads relative and /etc-absolute targets inside the tree, null outside it', () => {
+    expect(linkPath('default/locale', '../locale.conf')).toBe('locale.conf');
+    expect(linkPath('default/locale', '/etc/locale.conf')).toBe('locale.conf');
+    expect(linkPath('a/b', './c/../d')).toBe('a/d');
+    expect(linkPath('localtime', '/usr/share/zoneinfo/UTC')).toBeNull();
+    expect(linkPath('default/locale', '../../x')).toBeNull();
+    expect(linkPath('x', '.')).toBeNull();
   });
 });

@@ -26,9 +26,10 @@ export type EtcAction =
   /**
    * Copy the admin's version of path over next's: a file or symlink; a directory's own metadata, or with `tree` the
    * whole directory (it replaced a file: nothing under it is listed on its own). Missing parents are made with the
-   * admin's metadata.
+   * admin's metadata. With `into`, the admin's file is written there instead: the new image made path a symlink
+   * to `into` (a path of the same tree), which stays.
    */
-  | { kind: 'take-admin'; path: string; why: 'added' | 'modified'; tree?: true }
+  | { kind: 'take-admin'; path: string; why: 'added' | 'modified'; tree?: true; into?: string }
   /** Remove path from the new layer; a directory only when empty then (the new image may have put files in it). */
   | { kind: 'remove'; path: string }
   /** Move next's version aside to `${path}.imgnew` (done before the take-admin of the same path). */
@@ -42,7 +43,12 @@ export type ConflictKind =
   /** The admin removed it, the new image changed it: removed, next's is PATH.imgnew. */
   | 'removed-by-admin'
   /** A file became a directory or the reverse on one side: the admin's side stays, next's is PATH.imgnew. */
-  | 'kind-changed';
+  | 'kind-changed'
+  /**
+   * The admin's file is a symlink in the new image, to a path of the same tree the admin left alone (Debian 13's
+   * /etc/default/locale -> ../locale.conf): the symlink stays and the admin's version is written where it points.
+   */
+  | 'became-symlink';
 
 export interface EtcConflict {
   path: string;
@@ -83,7 +89,26 @@ export function mergeEtc(old: Listing, admin: Listing, next: Listing, opts: { sk
     for (let q: string | null = p; q !== null; q = parentOf(q)) if (skip.has(q)) return true;
     return false;
   };
-  return mergeTrees(old, admin, next, { same: (_p, a, _ta, b) => sameEntry(a, b), skipped, target: (e) => e.content });
+  return mergeTrees(old, admin, next, { same: (_p, a, _ta, b) => sameEntry(a, b), skipped, target: (e) => e.content, linkPath: (p, e) => linkPath(p, e.content) });
+}
+
+/**
+ * Where a symlink at `path` points, as a path of the same tree (relative to its top, `/etc/x` read as `x` for
+ * /etc), or null when it leads out of it or through `..` above its top.
+ */
+export function linkPath(path: string, target: string, top = 'etc'): string | null {
+  let parts: string[];
+  if (target.startsWith('/')) {
+    const t = target.split('/').filter((x) => x && x !== '.');
+    if (t[0] !== top) return null;
+    parts = t.slice(1);
+  } else parts = [...(parentOf(path)?.split('/') ?? []), ...target.split('/').filter((x) => x && x !== '.')];
+  const out: string[] = [];
+  for (const x of parts) {
+    if (x !== '..') out.push(x);
+    else if (!out.pop()) return null;
+  }
+  return out.length ? out.join('/') : null;
 }
 
 /** What mergeTrees needs of a listing's entries: whether one is a directory (kind 'dir'), a symlink, ... */
@@ -98,6 +123,8 @@ export interface MergeRules<E> {
   skipped: (path: string) => boolean;
   /** A symlink's target, to describe a conflict. */
   target: (e: E) => string;
+  /** Where a symlink entry points inside the tree (see linkPath); without it no file follows a new symlink. */
+  linkPath?: (path: string, e: E) => string | null;
   /** A path as a conflict names its .imgnew (default: as it is). */
   shown?: (path: string) => string;
 }
@@ -128,6 +155,19 @@ export function mergeTrees<E extends MergeEntry>(
   const carried: EtcMerge['carried'] = [];
   const aside = (path: string): void => {
     take.push({ kind: 'keep-new-aside', path });
+  };
+  /**
+   * Where the admin's file goes when next made its path a symlink (from a file, or from nothing) to a path of the
+   * tree that is not a directory in next and that the admin left as it was in old; else null.
+   */
+  const followedLink = (path: string, o: E | undefined, a: E, n: E | undefined): string | null => {
+    if (!n || n.kind !== 'symlink' || a.kind !== 'file' || (o && o.kind !== 'file') || !rules.linkPath) return null;
+    const into = rules.linkPath(path, n);
+    if (into === null || into === path || skipped(into) || isDir(next.get(into))) return null;
+    const ao = old.get(into);
+    const aa = admin.get(into);
+    const untouched = ao && aa ? same(into, ao, 'old', aa, 'admin') : !ao && !aa;
+    return untouched ? into : null;
   };
 
   for (const path of paths) {
@@ -163,6 +203,12 @@ export function mergeTrees<E extends MergeEntry>(
     if (isDir(a)) {
       // A directory's own metadata; its contents are paths of their own. Next's directory is not set aside.
       take.push({ kind: 'take-admin', path, why: change });
+      continue;
+    }
+    const into = followedLink(path, o, a, n);
+    if (into !== null) {
+      conflicts.push({ path, kind: 'became-symlink', detail: `${change} here, ${describe(n)} in the new image: the symlink kept, this version written to ${rules.shown?.(into) ?? into}` });
+      take.push({ kind: 'take-admin', path, why: change, into });
       continue;
     }
     if (!n && o) conflicts.push({ path, kind: 'removed-by-image', detail: 'changed here, removed by the new image (kept)' });
