@@ -108,6 +108,18 @@ describe('mergeEtc', () => {
     ]);
   });
 
+  it('a service disabled here stays disabled when the new image re-points its link (Debian 13: /lib -> /usr/lib)', () => {
+    const admin = tree(OLD);
+    (admin as Map<string, EtcEntry>).delete('systemd/system/multi-user.target.wants/cron.service');
+    const next = tree({ ...OLD, 'systemd/system/multi-user.target.wants/cron.service': link('/usr/lib/systemd/system/cron.service') });
+    const m = mergeEtc(tree(OLD), admin, next);
+    expect(m.actions).toEqual([{ kind: 'remove', path: 'systemd/system/multi-user.target.wants/cron.service' }]);
+    expect(m.conflicts).toEqual([{
+      path: 'systemd/system/multi-user.target.wants/cron.service', kind: 'removed-by-admin',
+      detail: 'removed here, a symlink to /usr/lib/systemd/system/cron.service in the new image: removed too',
+    }]);
+  });
+
   it('a directory removed by the admin: its files first, deepest first, then the directory (only if empty then)', () => {
     const admin = tree(OLD);
     for (const p of ['ssh', 'ssh/sshd_config']) (admin as Map<string, EtcEntry>).delete(p);

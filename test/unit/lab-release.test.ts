@@ -54,17 +54,17 @@ describe('lab mirror lines', () => {
 });
 
 describe('lab release selection', () => {
-  it('codename or version; unset means bookworm', () => {
-    expect(parseRelease(undefined)).toBe('bookworm');
-    expect(parseRelease('')).toBe('bookworm');
+  it('codename or version; unset means trixie (Debian 13, the current stable release)', () => {
+    expect(parseRelease(undefined)).toBe('trixie');
+    expect(parseRelease('')).toBe('trixie');
     expect(parseRelease('trixie')).toBe('trixie');
     expect(parseRelease('13')).toBe('trixie');
     expect(parseRelease('12')).toBe('bookworm');
     expect(() => parseRelease('sid')).toThrow(/unknown Debian release/);
   });
 
-  it('every release installs the kernel, LVM thin tools and dracut', () => {
+  it('every release installs the kernel, LVM thin tools, dracut and sshd', () => {
     for (const r of ['bookworm', 'trixie'] as const)
-      expect(packagesFor(r)).toEqual(expect.arrayContaining(['linux-image-amd64', 'lvm2', 'thin-provisioning-tools', 'dracut']));
+      expect(packagesFor(r)).toEqual(expect.arrayContaining(['linux-image-amd64', 'lvm2', 'thin-provisioning-tools', 'dracut', 'openssh-server']));
   });
 });

@@ -22,7 +22,8 @@ mksmall() {
   rm -rf $v; mkdir -p $v/boot $v/usr/lib
   cp -a /etc $v/
   rm -f $v/etc/os-release
-  printf 'ID=debian\nVERSION_ID=12\nIMAGE_ID=Image\nIMAGE_VERSION=9.0-0\n' >$v/usr/lib/os-release
+  # The running release's VERSION_ID: update refuses an older release.
+  printf 'ID=debian\nVERSION_ID=%s\nIMAGE_ID=Image\nIMAGE_VERSION=9.0-0\n' "$(. /etc/os-release; echo "$VERSION_ID")" >$v/usr/lib/os-release
   ln -s ../usr/lib/os-release $v/etc/os-release
   cp /boot/imgbased/Image-2.0-0/vmlinuz-* /boot/imgbased/Image-2.0-0/initrd* $v/boot/
   mkfs.ext4 -q -F -d $v "$1" 400M

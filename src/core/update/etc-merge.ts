@@ -40,7 +40,7 @@ export type ConflictKind =
   | 'both-changed'
   /** The admin changed it, the new image removed it: the admin's version stays. */
   | 'removed-by-image'
-  /** The admin removed it, the new image changed it: removed, next's is PATH.imgnew. */
+  /** The admin removed it, the new image changed it: removed, next's is PATH.imgnew (a symlink: removed too). */
   | 'removed-by-admin'
   /** A file became a directory or the reverse on one side: the admin's side stays, next's is PATH.imgnew. */
   | 'kind-changed'
@@ -180,7 +180,12 @@ export function mergeTrees<E extends MergeEntry>(
       // Removed by the admin (o exists).
       carried.push({ path, change: 'removed' });
       if (!n) continue;
-      if (!same(path, o!, 'old', n, 'next') && !(isDir(o) && isDir(n))) {
+      if (o!.kind === 'symlink' && n.kind === 'symlink' && !same(path, o!, 'old', n, 'next')) {
+        // A link set aside would be noise (a unit's wants-link as NAME.service.imgnew): the admin's removal, a
+        // disabled service, stands against a link the new image only re-pointed (/lib -> /usr/lib).
+        conflicts.push({ path, kind: 'removed-by-admin', detail: `removed here, ${describe(n)} in the new image: removed too` });
+        removals.push(path);
+      } else if (!same(path, o!, 'old', n, 'next') && !(isDir(o) && isDir(n))) {
         conflicts.push({ path, kind: 'removed-by-admin', detail: `removed here, changed by the new image (kept as ${imgnew(path)})` });
         aside(path);
       } else removals.push(path);

@@ -8,7 +8,7 @@ import { ensureImage, type ImageEntry } from './image.js';
 import { cacheDir, repoRoot } from './paths.js';
 import { ensureHost, HOST_APPEND } from './provision.js';
 import { ensureProject } from './project.js';
-import { DEFAULT_RELEASE, type Release, releaseFromEnv } from './release.js';
+import { type Release, releaseFromEnv } from './release.js';
 
 export interface Lab {
   cacheDir: string;
@@ -53,11 +53,11 @@ export async function checkPrerequisites(): Promise<void> {
 /** The release a cache entry was built for (entries from before releases were recorded are bookworm's). */
 function entryRelease(dir: string): string {
   const meta = path.join(dir, 'meta.json');
-  if (!existsSync(meta)) return DEFAULT_RELEASE;
+  if (!existsSync(meta)) return 'bookworm';
   try {
-    return readJson<{ release?: string }>(meta).release ?? DEFAULT_RELEASE;
+    return readJson<{ release?: string }>(meta).release ?? 'bookworm';
   } catch {
-    return DEFAULT_RELEASE;
+    return 'bookworm';
   }
 }
 
@@ -90,7 +90,7 @@ async function removeStale(cache: string): Promise<void> {
   }
 }
 
-/** `release` defaults to $IMGBASED_LAB_RELEASE (see release.ts), else bookworm. */
+/** `release` defaults to $IMGBASED_LAB_RELEASE (see release.ts), else Debian 13 (trixie). */
 export async function ensureLab(
   log: (s: string) => void = (s) => process.stderr.write(`${s}\n`),
   opts: { release?: Release } = {},

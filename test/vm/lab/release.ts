@@ -3,7 +3,8 @@
 
 export const RELEASES = ['bookworm', 'trixie'] as const;
 export type Release = (typeof RELEASES)[number];
-export const DEFAULT_RELEASE: Release = 'bookworm';
+/** Debian 13, the current stable release; Debian 12 (oldstable) runs with IMGBASED_LAB_RELEASE=bookworm. */
+export const DEFAULT_RELEASE: Release = 'trixie';
 
 const VERSIONS: Record<Release, string> = { bookworm: '12', trixie: '13' };
 
@@ -30,6 +31,8 @@ const COMMON_PACKAGES = [
   'binutils', 'libstdc++6', 'findutils', 'iproute2', 'grub-efi-amd64-bin', 'dosfstools',
   // getfattr (imgbase update compares xattrs; a declared dependency) and setcap (the tests give a file a capability).
   'attr', 'libcap2-bin',
+  // A service and a config file every admin touches (update carries its config and its disabled state).
+  'openssh-server',
 ];
 
 /** Extra packages a release needs to give the guest the same tools as bookworm's list. */
