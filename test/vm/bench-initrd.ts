@@ -1,9 +1,10 @@
 // Benchmark (issue 4): the initrd phase with imgbased.layer=X vs stock root=/dev/HostVG/X rd.lvm.lv=HostVG/X on the
 // same disk and the same initramfs, interleaved boots; and the initramfs size with and without the module.
 // Not a vitest file (not in the default run). Run:  build/run-ts test/vm/bench-initrd.ts [--rounds N] [--out FILE]
+// Sizes only (host-side, seconds): build/run-ts test/vm/bench-initrd.ts --sizes-only [--defaults]
 import minimist from 'minimist';
 import { execa } from 'execa';
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { inChroot, safeRm } from './lab/chroot.js';
 import { ensureImage, unpackImage } from './lab/image.js';
@@ -14,27 +15,40 @@ import { boot, ensureLab, expectDone, expectMarker } from './lab/index.js';
 import { bootTimes, MIDDLE, PROBE_SCRIPT, VG } from './initrd-fixture.js';
 import { layeredOverlay } from './initrd-helpers.js';
 
+/** The compression of an initramfs, from its first bytes. */
+function compression(file: string): string {
+  const head = readFileSync(file).subarray(0, 6).toString('hex');
+  const magic: Array<[string, string]> = [['1f8b', 'gzip'], ['28b52ffd', 'zstd'], ['fd377a585a00', 'xz'], ['02214c18', 'lz4'], ['070701', 'none (cpio)']];
+  return magic.find(([m]) => head.startsWith(m))?.[1] ?? `unknown (${head})`;
+}
+
 /**
- * Initramfs size with and without the module: the guest's own dracut and config in a chroot of the guest tree with
- * the project installed (build/install), the same flags the lab uses for the project initramfs; --omit imgbased
- * for the other. Host-side (seconds, not the minutes dracut takes under TCG).
+ * Initramfs size with and without the module: the guest's own dracut in a chroot of the guest tree with the project
+ * installed (build/install); --omit imgbased for the other. With `defaults`, the release's own dracut settings (the
+ * lab's config files removed, a generic image: --no-hostonly), else the lab's flags for the project initramfs.
+ * Host-side (seconds, not the minutes dracut takes under TCG).
  */
-async function initramfsSizes(cache: string): Promise<{ withModule: number; withoutModule: number; compress: string }> {
-  const img = await ensureImage(cache, releaseFromEnv(), (l) => process.stderr.write(`${l}\n`));
+async function initramfsSizes(cache: string, defaults = false): Promise<{ release: string; withModule: number; withoutModule: number; compress: string }> {
+  const release = releaseFromEnv();
+  const img = await ensureImage(cache, release, (l) => process.stderr.write(`${l}\n`));
   const tree = path.join(repoRoot(), 'test-output', 'bench-initrd-tree');
   try {
     await unpackImage(img, tree);
     await execa('sh', [path.join(repoRoot(), 'build', 'install')], { env: { DESTDIR: tree }, cwd: repoRoot() });
-    const base = ['dracut', '-f', '--no-hostonly', '--no-early-microcode', '--drivers', INITRD_DRIVERS.join(' ')];
+    const confDir = path.join(tree, 'etc/dracut.conf.d');
+    if (defaults) for (const f of readdirSync(confDir).filter((n) => n.includes('lab'))) rmSync(path.join(confDir, f));
+    const base = defaults
+      ? ['dracut', '-f', '--no-hostonly', '--no-early-microcode']
+      : ['dracut', '-f', '--no-hostonly', '--no-early-microcode', '--drivers', INITRD_DRIVERS.join(' ')];
     await inChroot(tree, async (run) => {
       await run([...base, '/var/tmp/with.img', img.kver]);
       await run([...base, '--omit', 'imgbased', '/var/tmp/without.img', img.kver]);
     });
-    const conf = readdirSync(path.join(tree, 'etc/dracut.conf.d')).map((f) => readFileSync(path.join(tree, 'etc/dracut.conf.d', f), 'utf8')).join('\n');
     return {
+      release,
       withModule: statSync(path.join(tree, 'var/tmp/with.img')).size,
       withoutModule: statSync(path.join(tree, 'var/tmp/without.img')).size,
-      compress: /^compress=.*$/m.exec(conf)?.[0] ?? 'default',
+      compress: compression(path.join(tree, 'var/tmp/with.img')),
     };
   } finally {
     await safeRm(tree);
@@ -47,7 +61,8 @@ async function main(): Promise<void> {
   const argv = minimist(process.argv.slice(2), { string: ['out'], default: { rounds: 3 } });
   const rounds = Number(argv.rounds);
   if (argv['sizes-only']) {
-    process.stdout.write(`${JSON.stringify(await initramfsSizes((await import('./lab/paths.js')).cacheDir()), null, 2)}\n`);
+    // --defaults: what the release's own dracut makes with the module (README's supported-releases table).
+    process.stdout.write(`${JSON.stringify(await initramfsSizes((await import('./lab/paths.js')).cacheDir(), Boolean(argv.defaults)), null, 2)}\n`);
     return;
   }
   const lab = await ensureLab();

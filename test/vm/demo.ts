@@ -1,10 +1,14 @@
 // npm run demo: a lab host with two bases and their layers, booted through its own GRUB: the per-layer menu,
 // which layer booted, a one-shot switch with `imgbase boot --next`, and the reboot that lands there; then a new layer
-// whose init is broken: GRUB counts its tries and comes back to the previous good layer by itself; last, an update to
-// a new image, whose new layer boots with the admin's change to /etc carried.
+// whose init is broken: GRUB counts its tries and comes back to the previous good layer by itself; last, the Debian 12
+// host updated to a Debian 13 image, whose new layer boots, is blessed, and has the admin's change to /etc.
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
 import { ensureLayeredHost } from './fixtures/layered.js';
-import { MKIMAGE_SH, WAIT_ASSESS_SH } from './guest-sh.js';
-import { boot, ensureLab, expectDone, grubMenuEntries, outFile, overlay, stripEscapes, type BootResult } from './lab/index.js';
+import { labOf, releaseImage } from './fixtures/release-image.js';
+import { WAIT_ASSESS_SH } from './guest-sh.js';
+import { boot, expectDone, grubMenuEntries, outFile, overlay, stripEscapes, type BootResult } from './lab/index.js';
+import { outputDir } from './lab/paths.js';
 
 const t0 = Date.now();
 const say = (s: string): void => {
@@ -34,17 +38,15 @@ umount /mnt/new; lvchange -qq -an "HostVG/$new"
 imgbase boot --status >"$LAB_OUT/status-armed" 2>&1 || true
 `;
 
-// The admin changes /etc; the new image (Image-1.0-0's tree as version 3.0-0) changes /etc/issue; the update carries
-// the admin's change into the new layer, which boots next.
+// The admin changes /etc on Debian 12; the update to the Debian 13 image (vdb) carries the change into the new layer,
+// which boots next.
 const UPDATE = String.raw`
 echo 'set by the admin before the update' >/etc/demo-note
-${MKIMAGE_SH}mkimage Image-1.0-0 3.0-0 /var/tmp/v3.raw
-echo 'Image 3.0-0 (the new image)' >/mnt/img/etc/issue
-umount /mnt/img
-imgbase update --from /var/tmp/v3.raw >"$LAB_OUT/update" 2>&1
+. /etc/os-release; echo "$PRETTY_NAME" >"$LAB_OUT/os"
+imgbase update --from /dev/vdb 2>&1 | grep -v '/etc/lvm/' >"$LAB_OUT/update"
 `;
 const AFTER_UPDATE = String.raw`
-cat /etc/demo-note /etc/issue >"$LAB_OUT/etc" 2>&1
+{ . /etc/os-release; echo "$PRETTY_NAME"; cat /etc/demo-note; } >"$LAB_OUT/etc" 2>&1
 imgbase update --status 2>&1 | grep -v '/etc/lvm/' >"$LAB_OUT/update-status"
 `;
 
@@ -59,13 +61,19 @@ function menu(r: BootResult): string {
 }
 
 async function main(): Promise<void> {
-  say('preparing the VM lab (Debian 12 guest, LVM thin host disk, imgbase installed; cached after the first run)');
-  const lab = await ensureLab((s) => process.stdout.write(`  ${s}\n`));
+  const log = (s: string): void => {
+    process.stdout.write(`  ${s}\n`);
+  };
+  say('preparing the VM lab (Debian 12 and 13 guests, LVM thin host disk, imgbase installed; cached after the first run)');
+  const lab = await labOf('bookworm', undefined, log);
+  const img13 = path.join(outputDir('demo-images'), 'debian-13.raw');
+  mkdirSync(path.dirname(img13), { recursive: true });
+  await releaseImage(await labOf('trixie', undefined, log), img13);
   say('making a host with imgbase install, then two bases and three layers with imgbase itself (cached per build)');
-  const { disk: layered } = await ensureLayeredHost(lab, (s) => process.stdout.write(`  ${s}\n`));
+  const { disk: layered } = await ensureLayeredHost(lab, log);
   const disk = await overlay(layered, 'demo');
 
-  say('boot 1: SeaBIOS -> GRUB on the host disk -> the default entry (QEMU TCG, about a minute)');
+  say('boot 1: SeaBIOS -> GRUB on the Debian 12 host disk -> the default entry (QEMU TCG, about a minute)');
   const b1 = await boot({
     name: 'demo-boot1',
     disk,
@@ -110,16 +118,18 @@ async function main(): Promise<void> {
     break;
   }
 
-  say('an update: a new image becomes the next layer, the /etc change made here is carried');
-  const u1 = await boot({ name: 'demo-update1', disk, timeoutS: 900, script: `${WAIT_ASSESS}${UPDATE}` });
+  say('an update from Debian 12 to a Debian 13 image: it becomes the next layer, the /etc change made here is carried');
+  const vdb = { file: img13, format: 'raw' as const, readonly: true };
+  const u1 = await boot({ name: 'demo-update1', disk, extraDisks: [vdb], timeoutS: 900, script: `${WAIT_ASSESS}${UPDATE}` });
   expectDone(u1);
-  show("echo 'set by the admin before the update' >/etc/demo-note; imgbase update --from v3.raw", outFile(u1, 'update'));
+  show('running', outFile(u1, 'os'));
+  show("echo 'set by the admin before the update' >/etc/demo-note; imgbase update --from /dev/vdb (the Debian 13 image)", outFile(u1, 'update'));
   const tUp = Date.now();
-  say('reboot: GRUB boots the new layer as a try; it comes up and is blessed');
-  const u2 = await boot({ name: 'demo-update2', disk, timeoutS: 600, script: `${WAIT_ASSESS}${SHOW_STATE}${AFTER_UPDATE}` });
+  say('reboot: GRUB boots the Debian 13 layer as a try; it comes up and is blessed');
+  const u2 = await boot({ name: 'demo-update2', disk, extraDisks: [vdb], timeoutS: 600, script: `${WAIT_ASSESS}${SHOW_STATE}${AFTER_UPDATE}` });
   expectDone(u2);
   show('imgbase w', outFile(u2, 'w'));
-  show('cat /etc/demo-note /etc/issue (the admin\'s file carried; the new image\'s issue)', outFile(u2, 'etc'));
+  show('os-release PRETTY_NAME; cat /etc/demo-note (the admin\'s file carried)', outFile(u2, 'etc'));
   show('imgbase update --status (LVM\'s own /etc/lvm files left out)', outFile(u2, 'update-status'));
   show('imgbase boot --status', outFile(u2, 'status'));
   say(`the new layer is up ${((Date.now() - tUp) / 1000).toFixed(0)} s after the reboot`);
