@@ -58,7 +58,9 @@ export async function diskStep(s: DiskStep): Promise<void> {
       return;
     case 'mkfs-dev':
       if (s.fsType === 'vfat') await run('mkfs.vfat', ['-F', '32', '-n', s.label, '-i', s.uuid.replace('-', ''), s.dev]);
-      else if (s.fsType === 'ext4') await run('mkfs.ext4', ['-q', '-F', '-L', s.label, '-U', s.uuid, s.dev]);
+      // /boot is read by the image's GRUB, whatever made it: without metadata_csum_seed (an incompat feature Debian
+      // 13's mke2fs turns on and Debian 12's GRUB 2.06 may refuse); orphan_file is only read-only-compatible.
+      else if (s.fsType === 'ext4') await run('mkfs.ext4', ['-q', '-F', '-O', '^metadata_csum_seed', '-L', s.label, '-U', s.uuid, s.dev]);
       else throw new Error(`mkfs-dev: ${s.fsType} is not made here`);
       return;
     case 'pv-create':
