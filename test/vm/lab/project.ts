@@ -68,6 +68,30 @@ export async function ensureBuilt(log: (s: string) => void): Promise<void> {
   if (!existsSync(bin)) throw new Error('lab: npm run build did not produce dist/imgbase');
 }
 
+/** The project initramfs alone (no VM): an entry of its own, keyed by the image and what the project is made of. */
+export interface InitrdEntry {
+  key: string;
+  initrd: string;
+}
+
+export async function ensureProjectInitrd(cache: string, img: ImageEntry, log: (s: string) => void): Promise<InitrdEntry> {
+  await ensureBuilt(log);
+  const root = repoRoot();
+  const key = await contentKey({
+    strings: [PROJECT_FORMAT, 'initrd', img.key, `node ${process.version}`, INITRD_DRIVERS.join(' ')],
+    files: PROJECT_KEY_INPUTS.map((p) => path.join(root, p)),
+    base: root,
+  });
+  const dir = path.join(cache, `initrd-${key}`);
+  const initrd = path.join(dir, 'initrd.img');
+  if (entryComplete(dir)) return { key, initrd };
+  await publishDir(dir, async (tmp) => {
+    await chrootInitrd(img, tmp, log);
+    writeJsonAtomic(path.join(tmp, 'meta.json'), { release: img.release, image: img.key, built: new Date().toISOString() });
+  });
+  return { key, initrd };
+}
+
 export async function projectKey(host: HostEntry): Promise<string> {
   const root = repoRoot();
   return contentKey({
@@ -82,7 +106,7 @@ function entry(key: string, dir: string): ProjectEntry {
   return { key, dir, disk: path.join(dir, 'project.qcow2'), kernel: path.join(dir, 'vmlinuz'), initrd: path.join(dir, 'initrd.img') };
 }
 
-export async function ensureProject(cache: string, img: ImageEntry, host: HostEntry, log: (s: string) => void): Promise<ProjectEntry> {
+export async function ensureProject(cache: string, img: ImageEntry, host: HostEntry, pinitrd: InitrdEntry, log: (s: string) => void): Promise<ProjectEntry> {
   await ensureBuilt(log);
   const key = await projectKey(host);
   const dir = path.join(cache, `project-${key}`);
@@ -94,7 +118,7 @@ export async function ensureProject(cache: string, img: ImageEntry, host: HostEn
     const files: Record<string, { path: string }> = {};
     for (const input of PROJECT_FILES)
       for (const f of listFiles(path.join(root, input))) files[path.join('proj', path.relative(root, f))] = { path: f };
-    if (!GUEST_DRACUT) files['initrd.img'] = { path: await chrootInitrd(img, tmp, log) };
+    if (!GUEST_DRACUT) files['initrd.img'] = { path: pinitrd.initrd };
     // The overlay's backing file is the final (published) project dir's sibling host disk: absolute, stable path.
     const disk = path.join(tmp, 'project.qcow2');
     await execa('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'qcow2', '-b', host.disk, disk]);
