@@ -1,5 +1,5 @@
-// Across Debian releases, through the disk's own GRUB, in one qemu run (reboots: phases). Also npm test's Debian 12
-// sample: the Debian 12 host is the lab's layered host of the bookworm lab (`imgbase install`, then the verbs).
+// Across Debian releases, through the disk's own GRUB, in one qemu run (reboots: phases). The Debian 12 host is the
+// layered host of the bookworm lab (`imgbase install`, then the verbs), whichever release the run's main lab is.
 //   vdb  a Debian 13 image, vdc a Debian 12 image: each the lab's tree of that release with imgbased installed
 //        (build/install, as a user would), raw ext4, read-only block devices
 //   start  Debian 12: a new layer asked for once, its LV renamed away; reboot
@@ -112,7 +112,7 @@ beforeAll(async () => {
   expectDone(R);
 }, 90 * 60_000);
 
-describe('Debian 12 (sample of the full Debian 12 run): an installed host boots through GRUB and falls back', () => {
+describe('Debian 12: an installed host boots through GRUB and falls back', () => {
   it('the layered host (imgbase install, then the verbs) boots Debian 12 through its own GRUB', () => {
     expect(R.markers['root-start']).toEqual([L12]);
     expect(R.markers['os-start']).toEqual(['12']);
