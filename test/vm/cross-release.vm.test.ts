@@ -18,7 +18,7 @@ import { outputDir } from './lab/paths';
 import { ensureLayeredHost } from './fixtures/layered';
 import { labOf, releaseImage } from './fixtures/release-image';
 import { RECORD_SH, recorded } from './script-run';
-import { ETCSUM_SH, WAIT_ASSESS_SH, phasesSh } from './guest-sh';
+import { ETCSUM_SH, WAIT_ASSESS_SH, layerSh, phasesSh } from './guest-sh';
 
 const VG = 'HostVG';
 /** The layered host's default layer (its newest), and the layer added to fall back from. */
@@ -27,9 +27,7 @@ const EXTRA = 'Image-2.0-0+2';
 const L13 = 'debian-13-0+1';
 
 const SCRIPT = String.raw`set -u
-${RECORD_SH}${phasesSh('xr-state', 'start')}${WAIT_ASSESS_SH}${ETCSUM_SH}
-reboot_now() { sync; mark reboot "$PHASE"; echo b >/proc/sysrq-trigger; sleep 300; }
-osv() { . /etc/os-release; echo "$VERSION_ID"; }
+${RECORD_SH}${phasesSh('xr-state', 'start')}${WAIT_ASSESS_SH}${ETCSUM_SH}${layerSh(VG)}osv() { . /etc/os-release; echo "$VERSION_ID"; }
 lvmboot() { lvs --noheadings -o lv_name,lv_tags ${VG} | sort; grub-editenv /boot/grub/grubenv list; ls /boot/loader/entries; }
 # su as an unprivileged user: PAM asks for alice's password, read from stdin.
 asalice() { echo "$1" | setpriv --reuid=65534 --regid=65534 --clear-groups su alice -c 'id -un'; }
