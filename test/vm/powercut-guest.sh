@@ -143,6 +143,16 @@ post_xfs-layer-add() {
   mark pc.xfs.fstype "$(findmnt -no FSTYPE /boot)"
 }
 
+# No job left for the health assessment unit (run, or skipped by its condition).
+assess_settled() {
+  local i
+  for i in $(seq 1 600); do
+    [ -z "$(systemctl list-jobs --no-legend imgbased-boot-assess.service 2>/dev/null)" ] && return 0
+    sleep 1
+  done
+  return 1
+}
+
 # ---- the state machine
 P=''
 point_name() { P="pc.$1.$N"; }
@@ -173,6 +183,9 @@ run_point() {
   CMDQ=$(printf '%q ' "${CMD[@]}")
   mark "$P.cmd" "imgbase $CMDQ"
   PHASE=cut; save_state; sync
+  # The fault file is taken by the first write command that reads it: the boot's health assessment (a blessing is a
+  # write) must be done first, or it takes the cut meant for this command.
+  assess_settled || mark "$P.assess-unsettled" "$(systemctl list-jobs --no-legend 2>&1 | head -n3 | xargs)"
   mark "$P.cut" "$(cut -d' ' -f1 /proc/uptime)"
   mkdir -p /run/imgbased && echo "powercut@$N" >/run/imgbased/fault-injection
   imgbase "${CMD[@]}" >"$O/$P.cut.out" 2>"$O/$P.cut.err"

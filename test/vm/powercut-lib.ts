@@ -167,6 +167,7 @@ function judge(r: BootResult, p: Point): void {
     else if (Number(f[k]) !== want) bad(`${k}: rc ${f[k]}, expected ${want}`);
   };
   if (f.nocut !== undefined) bad(`no power cut happened (the verb returned rc ${f.nocut})`);
+  if (f['assess-unsettled'] !== undefined) bad(`the boot's health assessment was still queued when the cut was armed: ${f['assess-unsettled']}`);
   if (f.root === undefined) {
     bad('never verified after the cut (no boot reached the script)');
     return;
