@@ -106,11 +106,17 @@ function entry(key: string, dir: string): ProjectEntry {
   return { key, dir, disk: path.join(dir, 'project.qcow2'), kernel: path.join(dir, 'vmlinuz'), initrd: path.join(dir, 'initrd.img') };
 }
 
+/** False when a qcow2 overlay's backing chain no longer opens (its backing file was moved or removed). */
+async function backingChainOpens(disk: string): Promise<boolean> {
+  const r = await execa('qemu-img', ['info', '-U', '--backing-chain', disk], { reject: false });
+  return r.exitCode === 0;
+}
+
 export async function ensureProject(cache: string, img: ImageEntry, host: HostEntry, pinitrd: InitrdEntry, log: (s: string) => void): Promise<ProjectEntry> {
   await ensureBuilt(log);
   const key = await projectKey(host);
   const dir = path.join(cache, `project-${key}`);
-  if (entryComplete(dir)) return entry(key, dir);
+  if (entryComplete(dir) && (await backingChainOpens(path.join(dir, 'project.qcow2')))) return entry(key, dir);
   log(`lab: installing the project into a host disk overlay ${key} (chroot dracut + one VM boot, ~2 min)`);
   const t0 = Date.now();
   await publishDir(dir, async (tmp) => {
@@ -119,9 +125,11 @@ export async function ensureProject(cache: string, img: ImageEntry, host: HostEn
     for (const input of PROJECT_FILES)
       for (const f of listFiles(path.join(root, input))) files[path.join('proj', path.relative(root, f))] = { path: f };
     if (!GUEST_DRACUT) files['initrd.img'] = { path: pinitrd.initrd };
-    // The overlay's backing file is the final (published) project dir's sibling host disk: absolute, stable path.
+    // The backing file is named relative to the overlay (the host entry is a sibling of both the build dir and the
+    // published one), so a cache directory copied or renamed as a whole keeps a valid chain.
     const disk = path.join(tmp, 'project.qcow2');
-    await execa('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'qcow2', '-b', host.disk, disk]);
+    const backing = path.relative(path.dirname(dir), host.disk);
+    await execa('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'qcow2', '-b', path.join('..', backing), disk]);
     const r = await boot({
       name: `lab-project-${key}`,
       disk,
