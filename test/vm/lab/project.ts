@@ -8,7 +8,7 @@ import { guestDir, labDir, repoRoot } from './paths.js';
 import { inChroot, safeRm } from './chroot.js';
 import { type ImageEntry, unpackImage } from './image.js';
 import { HOST_APPEND, type HostEntry } from './provision.js';
-import { boot, expectDone, expectMarker } from './runner.js';
+import { boot, expectDone, expectMarker, retryKernelCrash } from './runner.js';
 
 export interface ProjectEntry {
   key: string;
@@ -119,7 +119,7 @@ export async function ensureProject(cache: string, img: ImageEntry, host: HostEn
   if (entryComplete(dir) && (await backingChainOpens(path.join(dir, 'project.qcow2')))) return entry(key, dir);
   log(`lab: installing the project into a host disk overlay ${key} (chroot dracut + one VM boot, ~2 min)`);
   const t0 = Date.now();
-  await publishDir(dir, async (tmp) => {
+  await retryKernelCrash('project disk', () => publishDir(dir, async (tmp) => {
     const root = repoRoot();
     const files: Record<string, { path: string }> = {};
     for (const input of PROJECT_FILES)
@@ -154,7 +154,7 @@ export async function ensureProject(cache: string, img: ImageEntry, host: HostEn
       bootSeconds: r.durationS,
       built: new Date().toISOString(),
     });
-  });
+  }), log);
   log(`lab: project disk ready in ${((Date.now() - t0) / 1000).toFixed(0)}s`);
   return entry(key, dir);
 }

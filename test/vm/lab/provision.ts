@@ -6,7 +6,7 @@ import path from 'node:path';
 import { contentKey, entryComplete, publishDir, readJson, writeJsonAtomic } from './cache.js';
 import { type ImageEntry, unpackImage } from './image.js';
 import { guestDir, labDir } from './paths.js';
-import { boot, expectDone, expectMarker } from './runner.js';
+import { boot, expectDone, expectMarker, retryKernelCrash } from './runner.js';
 
 const HOST_FORMAT = 'host-v2';
 export const HOST_DISK_SIZE = '12G';
@@ -45,7 +45,7 @@ export async function ensureHost(cache: string, img: ImageEntry, log: (s: string
   if (entryComplete(dir)) return entry(key, dir);
   log(`lab: provisioning host disk ${key} (one VM boot, ~2-3 min)`);
   const t0 = Date.now();
-  await publishDir(dir, async (tmp) => {
+  await retryKernelCrash('host disk', () => publishDir(dir, async (tmp) => {
     let t = tree;
     if (!t || !existsSync(t)) {
       t = path.join(tmp, 'tree');
@@ -86,7 +86,7 @@ export async function ensureHost(cache: string, img: ImageEntry, log: (s: string
       provisionSeconds: r.durationS,
       built: new Date().toISOString(),
     });
-  });
+  }), log);
   log(`lab: host disk provisioned in ${((Date.now() - t0) / 1000).toFixed(0)}s`);
   return entry(key, dir);
 }
