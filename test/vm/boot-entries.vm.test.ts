@@ -17,6 +17,7 @@ import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { boot, expectDone, expectMarker, grubMenuEntries, outFile, overlay, stripEscapes, type BootResult } from './lab/index.js';
 import { ensureLayeredHost } from './fixtures/layered.js';
 import { layerSh, phasesSh } from './guest-sh.js';
+import { RECORD_SH } from './script-run.js';
 
 const NEWEST = 'Image-2.0-0+1';
 const MIDDLE = 'Image-1.0-0+2';
@@ -32,9 +33,7 @@ const WEIRD_OS_RELEASE = String.raw`PRETTY_NAME="It's \"q\" \$HOME \\x"`;
 const WEIRD_TITLE = `It's "q" $HOME \\x`;
 
 const COMMON = String.raw`set -u
-O=$LAB_OUT
-t() { local n=$1; shift; "$@" >"$O/$n.out" 2>"$O/$n.err"; local rc=$?; echo $rc >"$O/$n.rc"; mark "rc-$n" "$rc"; }
-env_list() { grub-editenv /boot/grub/grubenv list >"$O/env-$1.txt" 2>&1; mark "next-$1" "$(sed -n 's/^next_entry=//p' "$O/env-$1.txt")"; mark "saved-$1" "$(sed -n 's/^saved_entry=//p' "$O/env-$1.txt")"; }
+${RECORD_SH}env_list() { grub-editenv /boot/grub/grubenv list >"$O/env-$1.txt" 2>&1; mark "next-$1" "$(sed -n 's/^next_entry=//p' "$O/env-$1.txt")"; mark "saved-$1" "$(sed -n 's/^saved_entry=//p' "$O/env-$1.txt")"; }
 foreign_sha() { mark "foreign-sha-$1" "$(sha256sum /boot/loader/entries/zz-foreign.conf 2>/dev/null | cut -d' ' -f1)"; }
 ids() { grep -o "\-\-id 'imgbased-[^']*'" /boot/grub/imgbased.cfg | sed "s/--id '//; s/'$//" | xargs; }
 # grub.cfg must never change after the fixture's install put the stub in it: the write verbs touch only imgbased.cfg.

@@ -8,7 +8,12 @@ import { boot, expectDone, outFile, overlay, type BootResult } from './lab';
 
 /** Shell prelude: `t NAME CMD...` runs CMD and keeps its stdout, stderr and exit code in $LAB_OUT for the host. */
 export const RECORD_SH = String.raw`O=$LAB_OUT
-t() { local n=$1; shift; "$@" >"$O/$n.out" 2>"$O/$n.err"; echo $? >"$O/$n.rc"; mark "rc-$n" "$(cat "$O/$n.rc")"; }
+# Each command's seconds go to $O/t-seconds: where a chain's time goes (the VM tests print the longest).
+t() {
+  local n=$1 s rc; shift; s=$(cut -d' ' -f1 /proc/uptime)
+  "$@" >"$O/$n.out" 2>"$O/$n.err"; rc=$?; echo $rc >"$O/$n.rc"; mark "rc-$n" "$rc"
+  echo "$n $s $(cut -d' ' -f1 /proc/uptime)" >>"$O/t-seconds"
+}
 `;
 
 /** `grub-editenv FILE list` output as key -> value (values may hold '='). */
