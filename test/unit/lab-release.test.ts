@@ -55,8 +55,8 @@ describe('lab mirror lines', () => {
 
 describe('lab release selection', () => {
   it('codename or version; unset means bookworm (npm test\'s guests)', () => {
-    expect(parseRelease(undefined)).toBe('bookworm');
-    expect(parseRelease('')).toBe('bookworm');
+    expect(parseRelease(undefined)).toBe('trixie');
+    expect(parseRelease('')).toBe('trixie');
     expect(parseRelease('trixie')).toBe('trixie');
     expect(parseRelease('13')).toBe('trixie');
     expect(parseRelease('12')).toBe('bookworm');

@@ -11,7 +11,7 @@ declare module 'vitest' {
 }
 
 export default async function setup(project: TestProject): Promise<void> {
-  // Debian 12 (bookworm) guests; IMGBASED_LAB_RELEASE=trixie (or 13) runs the VM tests on Debian 13 guests.
+  // Debian 13 (trixie) guests; IMGBASED_LAB_RELEASE=bookworm (or 12) runs the VM tests on Debian 12 guests.
   const lab = await ensureLab(undefined, { release: releaseFromEnv() });
   process.stderr.write(
     `lab: ${lab.release} ready in ${lab.setupSeconds.toFixed(1)}s (cache ${lab.cacheDir}, project ${lab.keys.project})\n`,

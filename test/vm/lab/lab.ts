@@ -108,7 +108,7 @@ async function ensureBootFiles(cache: string, img: ImageEntry): Promise<{ kernel
 }
 
 /**
- * `release` defaults to $IMGBASED_LAB_RELEASE (see release.ts), else Debian 12 (bookworm). `disks: false` skips the
+ * `release` defaults to $IMGBASED_LAB_RELEASE (see release.ts), else Debian 13 (trixie). `disks: false` skips the
  * host and project disks (two VM boots): enough for fixtures made from the image (the layered host, images of the
  * release), e.g. the other release's lab in a cross-release test.
  */
