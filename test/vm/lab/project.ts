@@ -139,7 +139,6 @@ export async function ensureProject(cache: string, img: ImageEntry, host: HostEn
       script: readFileSync(path.join(guestDir(), 'project.sh'), 'utf8'),
       files,
       timeoutS: 900,
-      smp: 2,
     });
     expectDone(r);
     expectMarker(r, 'project', 'installed');

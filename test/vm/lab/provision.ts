@@ -71,7 +71,6 @@ export async function ensureHost(cache: string, img: ImageEntry, log: (s: string
       append: 'root=/dev/vdb rw rd.lvm=0',
       script: readFileSync(path.join(guestDir(), 'provision.sh'), 'utf8'),
       timeoutS: 900,
-      smp: 2,
     });
     expectDone(r);
     expectMarker(r, 'provisioned', 'ok');
