@@ -4,18 +4,18 @@
 import { join } from 'node:path';
 import { ImgbasedError, UsageError } from '../core/errors';
 import type { KernelSource, Step } from '../core/steps';
-import { DRACUT_PATHS, initrdBuild, listingHasModule, MODULE_FILES, type InitrdBuild } from '../core/update/initrd';
+import { DRACUT_PATHS, extractHasModule, initrdBuild, INITRD_MARK_GLOB, MODULE_FILES, type InitrdBuild } from '../core/update/initrd';
 import { withApiMounts } from './chroot';
 import { run } from './exec';
 import { copyIn, pathExists, withMounted } from './fs';
 import { lvPath } from './lvm';
 import { inTree } from './confine';
 
-/** lsinitrd (dracut's) lists the initramfs: does it hold our module? */
+/** Does the initramfs hold our module? lsinitrd (dracut's) extracts our unit from it. */
 export async function initrdHasModule(path: string): Promise<boolean> {
-  const r = await run('lsinitrd', [path], { allowFail: true });
-  if (r.exitCode !== 0) throw new ImgbasedError(`cannot list the initramfs ${path} (lsinitrd: ${r.stderr.trim().split('\n').at(-1) ?? `exit ${r.exitCode}`})`);
-  return listingHasModule(r.stdout);
+  const r = await run('lsinitrd', ['-f', INITRD_MARK_GLOB, path], { allowFail: true });
+  if (r.exitCode !== 0) throw new ImgbasedError(`cannot read the initramfs ${path} (lsinitrd: ${r.stderr.trim().split('\n').at(-1) ?? `exit ${r.exitCode}`})`);
+  return extractHasModule(r.stdout);
 }
 
 /** Those of `files` (absolute host paths) a tree lacks. */

@@ -1,28 +1,16 @@
-// core/update/initrd: recognising our module in an initramfs listing, and the kernel copy of a built initramfs.
+// core/update/initrd: recognising our module in an initramfs, and the kernel copy of a built initramfs.
 import { describe, expect, it } from 'vitest';
-import { builtSource, initrdBuild, INITRD_ESTIMATE_BYTES, listingHasModule } from '../../src/core/update/initrd';
+import { builtSource, extractHasModule, initrdBuild, INITRD_ESTIMATE_BYTES, INITRD_MARK_GLOB } from '../../src/core/update/initrd';
 import type { KernelSource } from '../../src/core/steps';
 
-// lsinitrd's listing: a header, then `ls -l`-like lines with paths relative to the initramfs root.
-const LISTING = (extra: string): string => `Image: /boot/initrd.img-6.1.0-28-amd64: 14M
-========================================================================
-Version: dracut-059-4
-
-dracut modules:
-systemd
-lvm
-========================================================================
-drwxr-xr-x  12 root     root            0 Dec  1 12:00 .
--rw-r--r--   1 root     root          512 Dec  1 12:00 usr/lib/systemd/system/systemd-udevd.service
-${extra}========================================================================
-`;
-
-describe('listingHasModule', () => {
-  it('finds our unit by its path, not a name that merely contains it', () => {
-    expect(listingHasModule(LISTING('-rw-r--r--   1 root     root          420 Dec  1 12:00 usr/lib/systemd/system/imgbased-select.service\n'))).toBe(true);
-    expect(listingHasModule(LISTING(''))).toBe(false);
-    expect(listingHasModule(LISTING('-rw-r--r--   1 root     root          420 Dec  1 12:00 usr/lib/systemd/system/imgbased-select.service.d\n'))).toBe(false);
-    expect(listingHasModule('')).toBe(false);
+describe('extractHasModule', () => {
+  it('lsinitrd -f printed our unit: the module is there; nothing printed: it is not', () => {
+    expect(extractHasModule('[Unit]\nDescription=imgbased: choose the layer to boot\n')).toBe(true);
+    expect(extractHasModule('')).toBe(false);
+    expect(extractHasModule('\n')).toBe(false);
+  });
+  it('the glob names the unit in any directory, and only that file name', () => {
+    expect(INITRD_MARK_GLOB).toBe('*/imgbased-select.service');
   });
 });
 
