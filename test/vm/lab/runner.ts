@@ -151,8 +151,8 @@ function landmarks(log: string): string {
 
 /**
  * The guest kernel itself crashed (an oops, not a panic of ours such as a dead init) before the script ended. Under
- * TCG with two vCPUs this happens now and then without any fault of the code under test (an int3 oops while the
- * kernel patches its own code, a fault in early timer setup).
+ * TCG this happens now and then without any fault of the code under test (an int3 oops while the kernel patches
+ * its own code, seen with two vCPUs; a fault in early timer setup).
  */
 export function kernelCrashed(r: BootResult): boolean {
   return r.rc === null && !r.timedOut && /Oops: |BUG: unable|general protection fault|Fatal exception/.test(r.log);
